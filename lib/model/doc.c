@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Document elements and the document itself (IM's RADL class). */
+#include "imc/alloc.h"
+#include "imc/model.h"
+
+#include <string.h>
+
+const char *imc_elem_kind_name(enum imc_elem_kind kind)
+{
+  static const char *const names[] = {"description", "network", "system", "ansible"};
+
+  return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}
+
+static bool str_equal(const char *a, const char *b)
+{
+  if (!a || !b)
+    return a == b;
+  return strcmp(a, b) == 0;
+}
+
+static int dup_opt(char **dst, const char *src)
+{
+  *dst = NULL;
+  if (src && !(*dst = imc_strdup(src)))
+    return IMC_E_NOMEM;
+  return 0;
+}
+
+/* --- elements ---------------------------------------------------------------------- */
+
+struct imc_elem *imc_elem_new(enum imc_elem_kind kind, const char *id)
+{
+  struct imc_elem *e = imc_calloc(1, sizeof *e);
+
+  if (!e)
+    return NULL;
+  e->kind = kind;
+  imc_features_init(&e->feats);
+  if (dup_opt(&e->id, id)) {
+    imc_free(e);
+    return NULL;
+  }
+  return e;
+}
+
+void imc_elem_free(struct imc_elem *e)
+{
+  if (!e)
+    return;
+  imc_free(e->id);
+  imc_features_cleanup(&e->feats);
+  imc_free(e);
+}
+
+struct imc_elem *imc_elem_clone(const struct imc_elem *e)
+{
+  struct imc_elem *c = imc_elem_new(e->kind, e->id);
+
+  if (!c)
+    return NULL;
+  c->reference = e->reference;
+  c->pos = e->pos;
+  if (imc_features_copy(&c->feats, &e->feats)) {
+    imc_elem_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+bool imc_elem_equal(const struct imc_elem *a, const struct imc_elem *b)
+{
+  if (!a || !b)
+    return a == b;
+  return a->kind == b->kind && a->reference == b->reference && str_equal(a->id, b->id) &&
+         imc_features_equal(&a->feats, &b->feats);
+}
+
+/* --- configure ----------------------------------------------------------------------- */
+
+struct imc_configure *imc_configure_new(const char *id)
+{
+  struct imc_configure *c = imc_calloc(1, sizeof *c);
+
+  if (c && dup_opt(&c->id, id)) {
+    imc_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+void imc_configure_free(struct imc_configure *c)
+{
+  if (!c)
+    return;
+  imc_free(c->id);
+  imc_free(c->recipe);
+  imc_free(c);
+}
+
+struct imc_configure *imc_configure_clone(const struct imc_configure *c)
+{
+  struct imc_configure *n = imc_configure_new(c->id);
+
+  if (!n)
+    return NULL;
+  n->reference = c->reference;
+  n->pos = c->pos;
+  n->recipe_pos = c->recipe_pos;
+  if (dup_opt(&n->recipe, c->recipe)) {
+    imc_configure_free(n);
+    return NULL;
+  }
+  return n;
+}
+
+static bool configure_equal(const struct imc_configure *a, const struct imc_configure *b)
+{
+  return str_equal(a->id, b->id) && a->reference == b->reference &&
+         str_equal(a->recipe, b->recipe);
+}
+
+/* --- contextualize -------------------------------------------------------------------- */
+
+void imc_ctxt_init(struct imc_ctxt *c)
+{
+  memset(c, 0, sizeof *c);
+}
+
+void imc_ctxt_item_free(struct imc_ctxt_item *item)
+{
+  if (!item)
+    return;
+  imc_free(item->system);
+  imc_free(item->configure);
+  imc_free(item->tool);
+  imc_free(item);
+}
+
+void imc_ctxt_cleanup(struct imc_ctxt *c)
+{
+  for (size_t i = 0; i < c->nitems; i++)
+    imc_ctxt_item_free(c->items[i]);
+  imc_free(c->items);
+  for (size_t i = 0; i < c->noptions; i++)
+    imc_feature_free(c->options[i]);
+  imc_free(c->options);
+  imc_ctxt_init(c);
+}
+
+int imc_ctxt_add_item(struct imc_ctxt *c, struct imc_ctxt_item *item)
+{
+  for (size_t i = 0; i < c->nitems; i++) {
+    if (str_equal(c->items[i]->system, item->system) &&
+        str_equal(c->items[i]->configure, item->configure)) {
+      imc_ctxt_item_free(c->items[i]);
+      c->items[i] = item;
+      return 0;
+    }
+  }
+  if (imc_grow((void **)&c->items, &c->cap_items, c->nitems + 1, sizeof *c->items)) {
+    imc_ctxt_item_free(item);
+    return IMC_E_NOMEM;
+  }
+  c->items[c->nitems++] = item;
+  return 0;
+}
+
+int imc_ctxt_add_option(struct imc_ctxt *c, struct imc_feature *option)
+{
+  for (size_t i = 0; i < c->noptions; i++) {
+    if (str_equal(c->options[i]->name, option->name)) {
+      imc_feature_free(c->options[i]);
+      c->options[i] = option;
+      return 0;
+    }
+  }
+  if (imc_grow((void **)&c->options, &c->cap_options, c->noptions + 1, sizeof *c->options)) {
+    imc_feature_free(option);
+    return IMC_E_NOMEM;
+  }
+  c->options[c->noptions++] = option;
+  return 0;
+}
+
+static struct imc_ctxt_item *ctxt_item_clone(const struct imc_ctxt_item *it)
+{
+  struct imc_ctxt_item *c = imc_calloc(1, sizeof *c);
+
+  if (!c)
+    return NULL;
+  c->step = it->step;
+  c->pos = it->pos;
+  if (dup_opt(&c->system, it->system) || dup_opt(&c->configure, it->configure) ||
+      dup_opt(&c->tool, it->tool)) {
+    imc_ctxt_item_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+int imc_ctxt_merge(struct imc_ctxt *dst, const struct imc_ctxt *src)
+{
+  if (!src->present)
+    return 0;
+  if (!dst->present) {
+    dst->present = true;
+    dst->pos = src->pos;
+  }
+  if (imc_num_value(src->max_time) > imc_num_value(dst->max_time))
+    dst->max_time = src->max_time;
+  for (size_t i = 0; i < src->nitems; i++) {
+    struct imc_ctxt_item *it = ctxt_item_clone(src->items[i]);
+
+    if (!it || imc_ctxt_add_item(dst, it))
+      return IMC_E_NOMEM;
+  }
+  for (size_t i = 0; i < src->noptions; i++) {
+    struct imc_feature *o = imc_feature_clone(src->options[i]);
+
+    if (!o || imc_ctxt_add_option(dst, o))
+      return IMC_E_NOMEM;
+  }
+  return 0;
+}
+
+static bool ctxt_equal(const struct imc_ctxt *a, const struct imc_ctxt *b)
+{
+  if (a->present != b->present || !imc_num_equal(a->max_time, b->max_time) ||
+      a->nitems != b->nitems || a->noptions != b->noptions)
+    return false;
+  for (size_t i = 0; i < a->nitems; i++) {
+    const struct imc_ctxt_item *x = a->items[i], *y = b->items[i];
+
+    if (!str_equal(x->system, y->system) || !str_equal(x->configure, y->configure) ||
+        !imc_num_equal(x->step, y->step) || !str_equal(x->tool, y->tool))
+      return false;
+  }
+  for (size_t i = 0; i < a->noptions; i++)
+    if (!imc_feature_equal(a->options[i], b->options[i]))
+      return false;
+  return true;
+}
+
+/* --- deploy --------------------------------------------------------------------------- */
+
+void imc_deploy_free(struct imc_deploy *d)
+{
+  if (!d)
+    return;
+  imc_free(d->system);
+  imc_free(d->cloud);
+  imc_free(d);
+}
+
+static struct imc_deploy *deploy_clone(const struct imc_deploy *d)
+{
+  struct imc_deploy *c = imc_calloc(1, sizeof *c);
+
+  if (!c)
+    return NULL;
+  c->count = d->count;
+  c->pos = d->pos;
+  if (dup_opt(&c->system, d->system) || dup_opt(&c->cloud, d->cloud)) {
+    imc_deploy_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+static bool deploy_equal(const struct imc_deploy *a, const struct imc_deploy *b)
+{
+  return str_equal(a->system, b->system) && imc_num_equal(a->count, b->count) &&
+         str_equal(a->cloud, b->cloud);
+}
+
+/* --- the document --------------------------------------------------------------------- */
+
+struct imc_doc *imc_doc_new(const char *source)
+{
+  struct imc_doc *doc = imc_calloc(1, sizeof *doc);
+
+  if (!doc)
+    return NULL;
+  imc_ctxt_init(&doc->ctxt);
+  if (dup_opt(&doc->source, source)) {
+    imc_free(doc);
+    return NULL;
+  }
+  return doc;
+}
+
+static void free_elems(struct imc_elem **v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    imc_elem_free(v[i]);
+  imc_free(v);
+}
+
+void imc_doc_free(struct imc_doc *doc)
+{
+  if (!doc)
+    return;
+  imc_free(doc->source);
+  imc_elem_free(doc->description);
+  free_elems(doc->ansibles, doc->nansibles);
+  free_elems(doc->networks, doc->nnetworks);
+  free_elems(doc->systems, doc->nsystems);
+  for (size_t i = 0; i < doc->nconfigures; i++)
+    imc_configure_free(doc->configures[i]);
+  imc_free(doc->configures);
+  for (size_t i = 0; i < doc->ndeploys; i++)
+    imc_deploy_free(doc->deploys[i]);
+  imc_free(doc->deploys);
+  imc_ctxt_cleanup(&doc->ctxt);
+  imc_free(doc);
+}
+
+/* The list an element kind lives in (not the description). */
+static struct imc_elem ***elem_list(struct imc_doc *doc, enum imc_elem_kind kind, size_t **n,
+                                    size_t **cap)
+{
+  switch (kind) {
+  case IMC_ELEM_NETWORK:
+    *n = &doc->nnetworks, *cap = &doc->cap_networks;
+    return &doc->networks;
+  case IMC_ELEM_SYSTEM:
+    *n = &doc->nsystems, *cap = &doc->cap_systems;
+    return &doc->systems;
+  default:
+    *n = &doc->nansibles, *cap = &doc->cap_ansibles;
+    return &doc->ansibles;
+  }
+}
+
+static struct imc_elem *find_elem(struct imc_elem *const *v, size_t n, const char *id)
+{
+  for (size_t i = 0; i < n; i++)
+    if (str_equal(v[i]->id, id))
+      return v[i];
+  return NULL;
+}
+
+struct imc_elem *imc_doc_network(const struct imc_doc *doc, const char *id)
+{
+  return find_elem(doc->networks, doc->nnetworks, id);
+}
+
+struct imc_elem *imc_doc_system(const struct imc_doc *doc, const char *id)
+{
+  return find_elem(doc->systems, doc->nsystems, id);
+}
+
+struct imc_elem *imc_doc_ansible(const struct imc_doc *doc, const char *id)
+{
+  return find_elem(doc->ansibles, doc->nansibles, id);
+}
+
+struct imc_configure *imc_doc_configure(const struct imc_doc *doc, const char *id)
+{
+  for (size_t i = 0; i < doc->nconfigures; i++)
+    if (str_equal(doc->configures[i]->id, id))
+      return doc->configures[i];
+  return NULL;
+}
+
+static int add_description(struct imc_doc *doc, struct imc_elem *e, enum imc_ifpresent ifpresent,
+                           bool *added, struct imc_err *err)
+{
+  if (doc->description && ifpresent != IMC_IFPRESENT_REPLACE) {
+    int r = 0;
+
+    if (ifpresent == IMC_IFPRESENT_ERROR)
+      r = imc_fail_at(err, IMC_E_INVAL, doc->source, e->pos.line, e->pos.col,
+                      "description can only be defined once");
+    imc_elem_free(e);
+    return r;
+  }
+  imc_elem_free(doc->description);
+  doc->description = e;
+  *added = true;
+  return 0;
+}
+
+/* Removes v[i] from an array of n pointers, keeping the order. */
+static void remove_at(void **v, size_t *n, size_t i)
+{
+  memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof *v);
+  (*n)--;
+}
+
+int imc_doc_add_elem(struct imc_doc *doc, struct imc_elem *e, enum imc_ifpresent ifpresent,
+                     bool *added, struct imc_err *err)
+{
+  bool dummy;
+  struct imc_elem ***list;
+  size_t *n, *cap;
+
+  added = added ? added : &dummy;
+  *added = false;
+  if (e->kind == IMC_ELEM_DESCRIPTION)
+    return add_description(doc, e, ifpresent, added, err);
+  list = elem_list(doc, e->kind, &n, &cap);
+  for (size_t i = 0; i < *n; i++) {
+    if (!str_equal((*list)[i]->id, e->id))
+      continue;
+    if (ifpresent == IMC_IFPRESENT_REPLACE) {
+      imc_elem_free((*list)[i]);
+      remove_at((void **)*list, n, i);
+      break;
+    }
+    int r = 0;
+    if (ifpresent == IMC_IFPRESENT_ERROR)
+      r = imc_fail_at(err, IMC_E_INVAL, doc->source, e->pos.line, e->pos.col,
+                      "%s '%s' is defined twice", imc_elem_kind_name(e->kind), e->id);
+    imc_elem_free(e);
+    return r;
+  }
+  if (imc_grow((void **)list, cap, *n + 1, sizeof **list)) {
+    imc_elem_free(e);
+    return imc_fail(err, IMC_E_NOMEM, "out of memory");
+  }
+  (*list)[(*n)++] = e;
+  *added = true;
+  return 0;
+}
+
+int imc_doc_add_configure(struct imc_doc *doc, struct imc_configure *c,
+                          enum imc_ifpresent ifpresent, bool *added, struct imc_err *err)
+{
+  bool dummy;
+
+  added = added ? added : &dummy;
+  *added = false;
+  for (size_t i = 0; i < doc->nconfigures; i++) {
+    if (!str_equal(doc->configures[i]->id, c->id))
+      continue;
+    if (ifpresent == IMC_IFPRESENT_REPLACE) {
+      imc_configure_free(doc->configures[i]);
+      remove_at((void **)doc->configures, &doc->nconfigures, i);
+      break;
+    }
+    int r = 0;
+    if (ifpresent == IMC_IFPRESENT_ERROR)
+      r = imc_fail_at(err, IMC_E_INVAL, doc->source, c->pos.line, c->pos.col,
+                      "configure '%s' is defined twice", c->id);
+    imc_configure_free(c);
+    return r;
+  }
+  if (imc_grow((void **)&doc->configures, &doc->cap_configures, doc->nconfigures + 1,
+               sizeof *doc->configures)) {
+    imc_configure_free(c);
+    return imc_fail(err, IMC_E_NOMEM, "out of memory");
+  }
+  doc->configures[doc->nconfigures++] = c;
+  *added = true;
+  return 0;
+}
+
+int imc_doc_add_deploy(struct imc_doc *doc, struct imc_deploy *d, struct imc_err *err)
+{
+  if (imc_grow((void **)&doc->deploys, &doc->cap_deploys, doc->ndeploys + 1,
+               sizeof *doc->deploys)) {
+    imc_deploy_free(d);
+    return imc_fail(err, IMC_E_NOMEM, "out of memory");
+  }
+  doc->deploys[doc->ndeploys++] = d;
+  return 0;
+}
+
+struct imc_doc *imc_doc_clone(const struct imc_doc *doc)
+{
+  struct imc_doc *c = imc_doc_new(doc->source);
+  const struct {
+    struct imc_elem *const *v;
+    size_t n;
+  } lists[] = {
+    {doc->ansibles, doc->nansibles},
+    {doc->networks, doc->nnetworks},
+    {doc->systems, doc->nsystems},
+  };
+
+  if (!c)
+    return NULL;
+  if (doc->description && !(c->description = imc_elem_clone(doc->description)))
+    goto fail;
+  for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+    for (size_t i = 0; i < lists[l].n; i++) {
+      struct imc_elem *e = imc_elem_clone(lists[l].v[i]);
+
+      if (!e || imc_doc_add_elem(c, e, IMC_IFPRESENT_REPLACE, NULL, NULL))
+        goto fail;
+    }
+  }
+  for (size_t i = 0; i < doc->nconfigures; i++) {
+    struct imc_configure *k = imc_configure_clone(doc->configures[i]);
+
+    if (!k || imc_doc_add_configure(c, k, IMC_IFPRESENT_REPLACE, NULL, NULL))
+      goto fail;
+  }
+  for (size_t i = 0; i < doc->ndeploys; i++) {
+    struct imc_deploy *d = deploy_clone(doc->deploys[i]);
+
+    if (!d || imc_doc_add_deploy(c, d, NULL))
+      goto fail;
+  }
+  if (imc_ctxt_merge(&c->ctxt, &doc->ctxt))
+    goto fail;
+  c->ctxt.pos = doc->ctxt.pos;
+  return c;
+fail:
+  imc_doc_free(c);
+  return NULL;
+}
+
+static bool elems_equal(struct imc_elem *const *a, size_t na, struct imc_elem *const *b,
+                        size_t nb)
+{
+  if (na != nb)
+    return false;
+  for (size_t i = 0; i < na; i++)
+    if (!imc_elem_equal(a[i], b[i]))
+      return false;
+  return true;
+}
+
+bool imc_doc_equal(const struct imc_doc *a, const struct imc_doc *b)
+{
+  if (!imc_elem_equal(a->description, b->description) ||
+      !elems_equal(a->ansibles, a->nansibles, b->ansibles, b->nansibles) ||
+      !elems_equal(a->networks, a->nnetworks, b->networks, b->nnetworks) ||
+      !elems_equal(a->systems, a->nsystems, b->systems, b->nsystems) ||
+      a->nconfigures != b->nconfigures || a->ndeploys != b->ndeploys ||
+      !ctxt_equal(&a->ctxt, &b->ctxt))
+    return false;
+  for (size_t i = 0; i < a->nconfigures; i++)
+    if (!configure_equal(a->configures[i], b->configures[i]))
+      return false;
+  for (size_t i = 0; i < a->ndeploys; i++)
+    if (!deploy_equal(a->deploys[i], b->deploys[i]))
+      return false;
+  return true;
+}
+
+bool imc_doc_empty(const struct imc_doc *doc)
+{
+  return !doc->description && !doc->nansibles && !doc->nnetworks && !doc->nsystems &&
+         !doc->nconfigures && !doc->ndeploys && !doc->ctxt.present;
+}

@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* A set of features and IM's rules for adding one more (Features.addFeature): numbers narrow
+ * an interval, strings must agree, `contains` merges by inner name, soft groups append. */
+#include "imc/alloc.h"
+#include "imc/model.h"
+#include "model_int.h"
+
+#include <math.h>
+#include <string.h>
+
+void imc_features_init(struct imc_features *fs)
+{
+  fs->props = NULL;
+  fs->nprops = fs->cap_props = 0;
+}
+
+static void prop_cleanup(struct imc_prop *p)
+{
+  imc_free(p->name);
+  imc_feature_free(p->value);
+  imc_feature_free(p->lo);
+  imc_feature_free(p->hi);
+  for (size_t i = 0; i < p->nitems; i++)
+    imc_feature_free(p->items[i]);
+  imc_free(p->items);
+  memset(p, 0, sizeof *p);
+}
+
+void imc_features_cleanup(struct imc_features *fs)
+{
+  for (size_t i = 0; i < fs->nprops; i++)
+    prop_cleanup(&fs->props[i]);
+  imc_free(fs->props);
+  imc_features_init(fs);
+}
+
+struct imc_features *imc_features_new(void)
+{
+  struct imc_features *fs = imc_malloc(sizeof *fs);
+
+  if (fs)
+    imc_features_init(fs);
+  return fs;
+}
+
+void imc_features_free(struct imc_features *fs)
+{
+  if (!fs)
+    return;
+  imc_features_cleanup(fs);
+  imc_free(fs);
+}
+
+static bool name_equal(const char *a, const char *b)
+{
+  if (!a || !b)
+    return a == b;
+  return strcmp(a, b) == 0;
+}
+
+/* Soft groups have no name: they live in the one prop of kind SOFT. */
+static struct imc_prop *find_prop(const struct imc_features *fs, const char *name,
+                                  bool soft)
+{
+  for (size_t i = 0; i < fs->nprops; i++) {
+    struct imc_prop *p = &fs->props[i];
+
+    if (soft ? p->kind == IMC_PROP_SOFT : (p->kind != IMC_PROP_SOFT && name_equal(p->name, name)))
+      return p;
+  }
+  return NULL;
+}
+
+static struct imc_prop *append_prop(struct imc_features *fs, enum imc_prop_kind kind,
+                                    const char *name)
+{
+  struct imc_prop *p;
+
+  if (imc_grow((void **)&fs->props, &fs->cap_props, fs->nprops + 1, sizeof *fs->props))
+    return NULL;
+  p = &fs->props[fs->nprops];
+  memset(p, 0, sizeof *p);
+  p->kind = kind;
+  if (name && !(p->name = imc_strdup(name)))
+    return NULL;
+  fs->nprops++;
+  return p;
+}
+
+static int push_item(struct imc_prop *p, struct imc_feature *f)
+{
+  if (imc_grow((void **)&p->items, &p->cap_items, p->nitems + 1, sizeof *p->items))
+    return IMC_E_NOMEM;
+  p->items[p->nitems++] = f;
+  return 0;
+}
+
+static int conflict_error(const struct imc_feature *f, const char *file, struct imc_err *err,
+                          const char *why)
+{
+  return imc_fail_at(err, IMC_E_INVAL, file, f->pos.line, f->pos.col, "%s '%s'", why,
+                     f->name ? f->name : "soft");
+}
+
+/* IM's _applyInter: the intersection of [lo0, hi0] and [lo1, hi1], where a missing lower
+ * bound is -inf and a missing upper bound is +inf.  Writes which bounds survive; returns
+ * false when the intervals are disjoint. */
+static bool intersect(const struct imc_feature *lo0, const struct imc_feature *hi0,
+                      const struct imc_feature *lo1, const struct imc_feature *hi1,
+                      const struct imc_feature **lo, const struct imc_feature **hi)
+{
+  double l0 = lo0 ? imc_feature_num_in(lo0, NULL) : -INFINITY;
+  double l1 = lo1 ? imc_feature_num_in(lo1, NULL) : -INFINITY;
+  double h0 = hi0 ? imc_feature_num_in(hi0, NULL) : INFINITY;
+  double h1 = hi1 ? imc_feature_num_in(hi1, NULL) : INFINITY;
+
+  if (h0 < l1 || h1 < l0)
+    return false;
+  /* Ties: a new lower bound wins, an old upper bound stays (IM's order of cases). */
+  *lo = lo1 && (!lo0 || l1 >= l0) ? lo1 : lo0;
+  *hi = hi1 && (!hi0 || h1 < h0) ? hi1 : hi0;
+  return true;
+}
+
+/* Takes ownership of lo1/hi1 (the new bounds); frees every bound that does not survive. */
+static int add_range(struct imc_prop *p, struct imc_feature *lo1, struct imc_feature *hi1,
+                     enum imc_policy conflict, const char *file, struct imc_err *err)
+{
+  const struct imc_feature *lo, *hi;
+  struct imc_feature *all[4] = {p->lo, p->hi, lo1, hi1};
+  const struct imc_feature *culprit = lo1 ? lo1 : hi1;
+
+  if (!intersect(p->lo, p->hi, lo1, hi1, &lo, &hi)) {
+    switch (conflict) {
+    case IMC_POLICY_ERROR:
+      imc_feature_free(lo1);
+      imc_feature_free(hi1);
+      return conflict_error(culprit, file, err, "disjoint intervals for");
+    case IMC_POLICY_OTHER:
+      lo = lo1;
+      hi = hi1;
+      break;
+    default: /* ME and IGNORE keep what was there */
+      lo = p->lo;
+      hi = p->hi;
+      break;
+    }
+  }
+  for (size_t i = 0; i < 4; i++)
+    if (all[i] && all[i] != lo && all[i] != hi)
+      imc_feature_free(all[i]);
+  p->lo = (struct imc_feature *)lo;
+  p->hi = (struct imc_feature *)hi;
+  return 0;
+}
+
+static int add_number(struct imc_features *fs, struct imc_prop *p, struct imc_feature *f,
+                      enum imc_policy conflict, const char *file, struct imc_err *err)
+{
+  struct imc_feature *lo = NULL, *hi = NULL;
+
+  if (p && p->kind != IMC_PROP_RANGE) {
+    if (conflict == IMC_POLICY_ERROR) {
+      int r = conflict_error(f, file, err, "a number conflicts with the earlier value of");
+      imc_feature_free(f);
+      return r;
+    }
+    if (conflict != IMC_POLICY_OTHER) {
+      imc_feature_free(f);
+      return 0;
+    }
+    prop_cleanup(p);
+    p->kind = IMC_PROP_RANGE;
+    if (!(p->name = imc_strdup(f->name))) {
+      imc_feature_free(f);
+      return IMC_E_NOMEM;
+    }
+  }
+  if (!p && !(p = append_prop(fs, IMC_PROP_RANGE, f->name))) {
+    imc_feature_free(f);
+    return IMC_E_NOMEM;
+  }
+  switch (f->op) {
+  case IMC_OP_EQ:
+    lo = f;
+    if (!(hi = imc_feature_clone(f))) {
+      imc_feature_free(f);
+      return IMC_E_NOMEM;
+    }
+    break;
+  case IMC_OP_LT:
+  case IMC_OP_LE:
+    hi = f;
+    break;
+  default:
+    lo = f;
+    break;
+  }
+  return add_range(p, lo, hi, conflict, file, err);
+}
+
+static int add_contains(struct imc_features *fs, struct imc_prop *p, struct imc_feature *f,
+                        enum imc_policy conflict, enum imc_policy missing, const char *file,
+                        struct imc_err *err)
+{
+  const char *key = f->sub ? imc_features_str(f->sub, "name") : NULL;
+  int r;
+
+  if (p && p->kind != IMC_PROP_CONTAINS) {
+    r = conflict_error(f, file, err, "'contains' conflicts with the earlier value of");
+    imc_feature_free(f);
+    return r;
+  }
+  if (!p && !(p = append_prop(fs, IMC_PROP_CONTAINS, f->name))) {
+    imc_feature_free(f);
+    return IMC_E_NOMEM;
+  }
+  for (size_t i = 0; i < p->nitems; i++) {
+    struct imc_feature *old = p->items[i];
+
+    if (!name_equal(imc_features_str(old->sub, "name"), key))
+      continue;
+    r = imc_features_apply(old->sub, f->sub, conflict, missing, file, err);
+    imc_feature_free(f);
+    return r;
+  }
+  if ((r = push_item(p, f)) != 0)
+    imc_feature_free(f);
+  return r;
+}
+
+static int add_value(struct imc_features *fs, struct imc_prop *p, struct imc_feature *f,
+                     enum imc_policy conflict, const char *file, struct imc_err *err)
+{
+  int r = 0;
+
+  if (!p) {
+    if (!(p = append_prop(fs, IMC_PROP_VALUE, f->name)))
+      r = IMC_E_NOMEM;
+    else
+      p->value = f, f = NULL;
+  } else if (conflict == IMC_POLICY_OTHER) {
+    char *name = p->name;
+
+    p->name = NULL;
+    prop_cleanup(p);
+    p->kind = IMC_PROP_VALUE;
+    p->name = name;
+    p->value = f;
+    f = NULL;
+  } else if (conflict == IMC_POLICY_ERROR &&
+             (p->kind != IMC_PROP_VALUE || !imc_feature_value_equal(p->value, f))) {
+    r = conflict_error(f, file, err, "conflicting values for");
+  }
+  imc_feature_free(f);
+  return r;
+}
+
+int imc_features_add(struct imc_features *fs, struct imc_feature *f, enum imc_policy conflict,
+                     enum imc_policy missing, const char *file, struct imc_err *err)
+{
+  bool soft = f->op == IMC_OP_SOFT;
+  struct imc_prop *p = find_prop(fs, f->name, soft);
+  int r;
+
+  if (!p && missing == IMC_POLICY_ERROR) {
+    r = conflict_error(f, file, err, "no earlier value for");
+    imc_feature_free(f);
+    return r;
+  }
+  if (!p && (missing == IMC_POLICY_IGNORE || missing == IMC_POLICY_ME)) {
+    imc_feature_free(f);
+    return 0;
+  }
+  if (soft) {
+    if (!p && !(p = append_prop(fs, IMC_PROP_SOFT, NULL))) {
+      imc_feature_free(f);
+      return IMC_E_NOMEM;
+    }
+    if ((r = push_item(p, f)) != 0)
+      imc_feature_free(f);
+    return r;
+  }
+  if (f->op == IMC_OP_CONTAINS)
+    return add_contains(fs, p, f, conflict, missing, file, err);
+  if (f->type == IMC_V_NUM)
+    return add_number(fs, p, f, conflict, file, err);
+  return add_value(fs, p, f, conflict, file, err);
+}
+
+/* Every feature of a prop, in printing order; *n is set to the count (at most 2 for ranges). */
+static size_t prop_features(const struct imc_prop *p, const struct imc_feature **buf2,
+                            const struct imc_feature *const **out)
+{
+  switch (p->kind) {
+  case IMC_PROP_VALUE:
+    buf2[0] = p->value;
+    *out = buf2;
+    return 1;
+  case IMC_PROP_RANGE: {
+    size_t n = 0;
+
+    if (p->lo)
+      buf2[n++] = p->lo;
+    if (p->hi)
+      buf2[n++] = p->hi;
+    *out = buf2;
+    return n;
+  }
+  default:
+    *out = (const struct imc_feature *const *)p->items;
+    return p->nitems;
+  }
+}
+
+int imc_features_apply(struct imc_features *fs, const struct imc_features *src,
+                       enum imc_policy conflict, enum imc_policy missing, const char *file,
+                       struct imc_err *err)
+{
+  for (size_t i = 0; i < src->nprops; i++) {
+    const struct imc_feature *buf2[2];
+    const struct imc_feature *const *list;
+    size_t n = prop_features(&src->props[i], buf2, &list);
+
+    for (size_t j = 0; j < n; j++) {
+      struct imc_feature *c = imc_feature_clone(list[j]);
+      int r;
+
+      if (!c)
+        return imc_fail(err, IMC_E_NOMEM, "out of memory");
+      if ((r = imc_features_add(fs, c, conflict, missing, file, err)) != 0)
+        return r;
+    }
+  }
+  return 0;
+}
+
+int imc_features_copy(struct imc_features *dst, const struct imc_features *src)
+{
+  /* A copy of valid features never conflicts, so every failure here is memory. */
+  return imc_features_apply(dst, src, IMC_POLICY_OTHER, IMC_POLICY_OTHER, NULL, NULL)
+           ? IMC_E_NOMEM
+           : 0;
+}
+
+static bool items_equal(const struct imc_prop *a, const struct imc_prop *b)
+{
+  if (a->nitems != b->nitems)
+    return false;
+  for (size_t i = 0; i < a->nitems; i++)
+    if (!imc_feature_equal(a->items[i], b->items[i]))
+      return false;
+  return true;
+}
+
+static bool bound_equal(const struct imc_feature *a, const struct imc_feature *b)
+{
+  if (!a || !b)
+    return a == b;
+  return imc_feature_value_equal(a, b);
+}
+
+bool imc_features_equal(const struct imc_features *a, const struct imc_features *b)
+{
+  if (!a || !b)
+    return a == b;
+  if (a->nprops != b->nprops)
+    return false;
+  for (size_t i = 0; i < a->nprops; i++) {
+    const struct imc_prop *pa = &a->props[i], *pb = &b->props[i];
+
+    if (pa->kind != pb->kind || !name_equal(pa->name, pb->name))
+      return false;
+    switch (pa->kind) {
+    case IMC_PROP_VALUE:
+      if (!imc_feature_equal(pa->value, pb->value))
+        return false;
+      break;
+    case IMC_PROP_RANGE:
+      if (!bound_equal(pa->lo, pb->lo) || !bound_equal(pa->hi, pb->hi))
+        return false;
+      break;
+    default:
+      if (!items_equal(pa, pb))
+        return false;
+      break;
+    }
+  }
+  return true;
+}
+
+const struct imc_prop *imc_features_prop(const struct imc_features *fs, const char *name)
+{
+  return fs ? find_prop(fs, name, false) : NULL;
+}
+
+const struct imc_feature *imc_features_get(const struct imc_features *fs, const char *name)
+{
+  const struct imc_prop *p = imc_features_prop(fs, name);
+
+  if (!p)
+    return NULL;
+  if (p->kind == IMC_PROP_VALUE)
+    return p->value;
+  if (p->kind == IMC_PROP_RANGE)
+    return p->lo ? p->lo : p->hi;
+  return NULL;
+}
+
+const char *imc_features_str(const struct imc_features *fs, const char *name)
+{
+  const struct imc_feature *f = imc_features_get(fs, name);
+
+  return f && f->type == IMC_V_STR ? f->str : NULL;
+}
+
+bool imc_features_num(const struct imc_features *fs, const char *name, const char *unit,
+                      double *out)
+{
+  const struct imc_feature *f = imc_features_get(fs, name);
+
+  if (!f || f->type != IMC_V_NUM)
+    return false;
+  *out = imc_feature_num_in(f, unit);
+  return true;
+}
+
+void imc_features_del(struct imc_features *fs, const char *name)
+{
+  struct imc_prop *p = find_prop(fs, name, false);
+  size_t i;
+
+  if (!p)
+    return;
+  i = (size_t)(p - fs->props);
+  prop_cleanup(p);
+  memmove(&fs->props[i], &fs->props[i + 1], (fs->nprops - i - 1) * sizeof *fs->props);
+  fs->nprops--;
+}
+
+/* Replaces name's prop (in place, keeping its position) by f as IM's setValue does. */
+static int set_feature(struct imc_features *fs, struct imc_feature *f)
+{
+  struct imc_prop *p = find_prop(fs, f->name, false);
+
+  if (p) {
+    char *name = p->name;
+
+    p->name = NULL;
+    prop_cleanup(p);
+    p->name = name;
+  } else if (!(p = append_prop(fs, IMC_PROP_VALUE, f->name))) {
+    imc_feature_free(f);
+    return IMC_E_NOMEM;
+  }
+  if (f->type != IMC_V_NUM) {
+    p->kind = IMC_PROP_VALUE;
+    p->value = f;
+    return 0;
+  }
+  p->kind = IMC_PROP_RANGE;
+  p->lo = f;
+  if (!(p->hi = imc_feature_clone(f)))
+    return IMC_E_NOMEM;
+  return 0;
+}
+
+int imc_features_set_str(struct imc_features *fs, const char *name, const char *value)
+{
+  struct imc_feature *f = imc_feature_new(name, IMC_OP_EQ, IMC_V_STR);
+
+  if (!f || !(f->str = imc_strdup(value))) {
+    imc_feature_free(f);
+    return IMC_E_NOMEM;
+  }
+  return set_feature(fs, f);
+}
+
+int imc_features_set_num(struct imc_features *fs, const char *name, struct imc_num value,
+                         const char *unit)
+{
+  struct imc_feature *f = imc_feature_new(name, IMC_OP_EQ, IMC_V_NUM);
+
+  if (!f || (unit && *unit && !(f->unit = imc_strdup(unit)))) {
+    imc_feature_free(f);
+    return IMC_E_NOMEM;
+  }
+  f->num = value;
+  return set_feature(fs, f);
+}
