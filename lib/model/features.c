@@ -132,10 +132,13 @@ static int add_range(struct imc_prop *p, struct imc_feature *lo1, struct imc_fea
 
   if (!intersect(p->lo, p->hi, lo1, hi1, &lo, &hi)) {
     switch (conflict) {
-    case IMC_POLICY_ERROR:
+    case IMC_POLICY_ERROR: {
+      int r = conflict_error(culprit, file, err, "disjoint intervals for");
+
       imc_feature_free(lo1);
       imc_feature_free(hi1);
-      return conflict_error(culprit, file, err, "disjoint intervals for");
+      return r;
+    }
     case IMC_POLICY_OTHER:
       lo = lo1;
       hi = hi1;
