@@ -53,9 +53,15 @@ static int take_ident(struct parser *ps, const char *what, char **out)
 {
   if (ps->tok.type != RADL_T_VAR)
     return fail_here(ps, what);
+  int r;
+
   if (!(*out = imc_strndup(ps->tok.p, ps->tok.n)))
     return nomem(ps);
-  return next(ps);
+  if ((r = next(ps)) != 0) {
+    imc_free(*out);
+    *out = NULL;
+  }
+  return r;
 }
 
 static bool is_comparator(enum radl_tok t, enum imc_op *op)

@@ -16,6 +16,9 @@ void imc_err_clear(struct imc_err *e)
 }
 
 static int fail_v(struct imc_err *e, enum imc_code code, const char *prefix, const char *fmt,
+                  va_list ap) IMC_PRINTF(4, 0);
+
+static int fail_v(struct imc_err *e, enum imc_code code, const char *prefix, const char *fmt,
                   va_list ap)
 {
   size_t used;
