@@ -4,6 +4,7 @@
 #include "imc/model.h"
 #include "model_int.h"
 
+#include <math.h>
 #include <string.h>
 #include <strings.h>
 
@@ -130,9 +131,14 @@ double imc_feature_num_in(const struct imc_feature *f, const char *unit)
 {
   double from, to;
 
+  double v;
+
   imc_unit_factor(f->unit, &from);
   imc_unit_factor(unit, &to);
-  return imc_num_value(f->num) * from / to;
+  v = imc_num_value(f->num) * from / to;
+  /* IM's getValue(unit) rounds an integer's conversion (1500M in G is 2); nearbyint rounds
+   * half to even, as Python's round(). */
+  return f->num.is_float ? v : nearbyint(v);
 }
 
 static bool str_equal(const char *a, const char *b)

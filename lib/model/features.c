@@ -14,6 +14,19 @@ void imc_features_init(struct imc_features *fs)
   fs->nprops = fs->cap_props = 0;
 }
 
+static void prop_cleanup(struct imc_prop *p);
+
+/* Empties p for a new kind of value, keeping its name: needs no allocation. */
+static void prop_reset(struct imc_prop *p, enum imc_prop_kind kind)
+{
+  char *name = p->name;
+
+  p->name = NULL;
+  prop_cleanup(p);
+  p->kind = kind;
+  p->name = name;
+}
+
 static void prop_cleanup(struct imc_prop *p)
 {
   imc_free(p->name);
@@ -95,6 +108,20 @@ static int push_item(struct imc_prop *p, struct imc_feature *f)
   return 0;
 }
 
+/* Appends f to p's items; on failure frees f and drops p if that leaves it empty (a prop
+ * just created for f). */
+static int push_item_or_drop(struct imc_features *fs, struct imc_prop *p, struct imc_feature *f)
+{
+  if (push_item(p, f) == 0)
+    return 0;
+  imc_feature_free(f);
+  if (p->nitems == 0) {
+    prop_cleanup(p);
+    fs->nprops--; /* an empty prop was the last one appended */
+  }
+  return IMC_E_NOMEM;
+}
+
 static int conflict_error(const struct imc_feature *f, const char *file, struct imc_err *err,
                           const char *why)
 {
@@ -172,16 +199,7 @@ static int add_number(struct imc_features *fs, struct imc_prop *p, struct imc_fe
       imc_feature_free(f);
       return 0;
     }
-    prop_cleanup(p);
-    p->kind = IMC_PROP_RANGE;
-    if (!(p->name = imc_strdup(f->name))) {
-      imc_feature_free(f);
-      return IMC_E_NOMEM;
-    }
-  }
-  if (!p && !(p = append_prop(fs, IMC_PROP_RANGE, f->name))) {
-    imc_feature_free(f);
-    return IMC_E_NOMEM;
+    prop_reset(p, IMC_PROP_RANGE);
   }
   switch (f->op) {
   case IMC_OP_EQ:
@@ -198,6 +216,12 @@ static int add_number(struct imc_features *fs, struct imc_prop *p, struct imc_fe
   default:
     lo = f;
     break;
+  }
+  /* Both bounds exist before the prop does, so a failure leaves no empty range behind. */
+  if (!p && !(p = append_prop(fs, IMC_PROP_RANGE, f->name))) {
+    imc_feature_free(lo);
+    imc_feature_free(hi);
+    return IMC_E_NOMEM;
   }
   return add_range(p, lo, hi, conflict, file, err);
 }
@@ -227,9 +251,7 @@ static int add_contains(struct imc_features *fs, struct imc_prop *p, struct imc_
     imc_feature_free(f);
     return r;
   }
-  if ((r = push_item(p, f)) != 0)
-    imc_feature_free(f);
-  return r;
+  return push_item_or_drop(fs, p, f);
 }
 
 static int add_value(struct imc_features *fs, struct imc_prop *p, struct imc_feature *f,
@@ -243,12 +265,7 @@ static int add_value(struct imc_features *fs, struct imc_prop *p, struct imc_fea
     else
       p->value = f, f = NULL;
   } else if (conflict == IMC_POLICY_OTHER) {
-    char *name = p->name;
-
-    p->name = NULL;
-    prop_cleanup(p);
-    p->kind = IMC_PROP_VALUE;
-    p->name = name;
+    prop_reset(p, IMC_PROP_VALUE);
     p->value = f;
     f = NULL;
   } else if (conflict == IMC_POLICY_ERROR &&
@@ -259,8 +276,8 @@ static int add_value(struct imc_features *fs, struct imc_prop *p, struct imc_fea
   return r;
 }
 
-int imc_features_add(struct imc_features *fs, struct imc_feature *f, enum imc_policy conflict,
-                     enum imc_policy missing, const char *file, struct imc_err *err)
+static int add_feature(struct imc_features *fs, struct imc_feature *f, enum imc_policy conflict,
+                       enum imc_policy missing, const char *file, struct imc_err *err)
 {
   bool soft = f->op == IMC_OP_SOFT;
   struct imc_prop *p = find_prop(fs, f->name, soft);
@@ -280,15 +297,23 @@ int imc_features_add(struct imc_features *fs, struct imc_feature *f, enum imc_po
       imc_feature_free(f);
       return IMC_E_NOMEM;
     }
-    if ((r = push_item(p, f)) != 0)
-      imc_feature_free(f);
-    return r;
+    return push_item_or_drop(fs, p, f);
   }
   if (f->op == IMC_OP_CONTAINS)
     return add_contains(fs, p, f, conflict, missing, file, err);
   if (f->type == IMC_V_NUM)
     return add_number(fs, p, f, conflict, file, err);
   return add_value(fs, p, f, conflict, file, err);
+}
+
+int imc_features_add(struct imc_features *fs, struct imc_feature *f, enum imc_policy conflict,
+                     enum imc_policy missing, const char *file, struct imc_err *err)
+{
+  int r = add_feature(fs, f, conflict, missing, file, err);
+
+  if (r == IMC_E_NOMEM)
+    imc_fail(err, r, "out of memory");
+  return r;
 }
 
 /* Every feature of a prop, in printing order; *n is set to the count (at most 2 for ranges). */
@@ -447,11 +472,7 @@ static int set_feature(struct imc_features *fs, struct imc_feature *f)
   struct imc_prop *p = find_prop(fs, f->name, false);
 
   if (p) {
-    char *name = p->name;
-
-    p->name = NULL;
-    prop_cleanup(p);
-    p->name = name;
+    prop_reset(p, f->type == IMC_V_NUM ? IMC_PROP_RANGE : IMC_PROP_VALUE);
   } else if (!(p = append_prop(fs, IMC_PROP_VALUE, f->name))) {
     imc_feature_free(f);
     return IMC_E_NOMEM;
