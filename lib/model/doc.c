@@ -125,6 +125,65 @@ static bool configure_equal(const struct imc_configure *a, const struct imc_conf
 void imc_ctxt_init(struct imc_ctxt *c)
 {
   memset(c, 0, sizeof *c);
+  imc_index_init(&c->item_index);
+  imc_index_init(&c->option_index);
+}
+
+/* Keeps an index in step with an appended element; failing to index only means scanning. */
+static void note_appended(struct imc_index *ix, size_t n, uint64_t hash, imc_index_hash hash_of,
+                          const void *ctx)
+{
+  if (imc_index_built(ix))
+    imc_index_add(ix, hash, n - 1, hash_of, ctx);
+  else if (n >= IMC_INDEX_MIN)
+    imc_index_build(ix, n, hash_of, ctx);
+}
+
+static uint64_t item_key_hash(const struct imc_ctxt_item *it)
+{
+  return imc_hash_mix(imc_hash_str(it->system), imc_hash_str(it->configure));
+}
+
+static bool item_eq(const void *ctx, size_t pos, const void *key)
+{
+  const struct imc_ctxt_item *a = ((const struct imc_ctxt *)ctx)->items[pos], *b = key;
+
+  return str_equal(a->system, b->system) && str_equal(a->configure, b->configure);
+}
+
+static uint64_t item_hash(const void *ctx, size_t pos)
+{
+  return item_key_hash(((const struct imc_ctxt *)ctx)->items[pos]);
+}
+
+static bool option_eq(const void *ctx, size_t pos, const void *key)
+{
+  return str_equal(((const struct imc_ctxt *)ctx)->options[pos]->name, key);
+}
+
+static uint64_t option_hash(const void *ctx, size_t pos)
+{
+  return imc_hash_str(((const struct imc_ctxt *)ctx)->options[pos]->name);
+}
+
+static size_t find_item(const struct imc_ctxt *c, const struct imc_ctxt_item *key)
+{
+  if (imc_index_built(&c->item_index))
+    return imc_index_find(&c->item_index, item_key_hash(key), key, item_eq, c);
+  for (size_t i = 0; i < c->nitems; i++)
+    if (item_eq(c, i, key))
+      return i;
+  return SIZE_MAX;
+}
+
+static size_t find_option(const struct imc_ctxt *c, const char *name)
+{
+  if (imc_index_built(&c->option_index))
+    return imc_index_find(&c->option_index, imc_hash_str(name), name, option_eq, c);
+  for (size_t i = 0; i < c->noptions; i++)
+    if (option_eq(c, i, name))
+      return i;
+  return SIZE_MAX;
 }
 
 void imc_ctxt_item_free(struct imc_ctxt_item *item)
@@ -145,41 +204,44 @@ void imc_ctxt_cleanup(struct imc_ctxt *c)
   for (size_t i = 0; i < c->noptions; i++)
     imc_feature_free(c->options[i]);
   imc_free(c->options);
+  imc_index_free(&c->item_index);
+  imc_index_free(&c->option_index);
   imc_ctxt_init(c);
 }
 
 int imc_ctxt_add_item(struct imc_ctxt *c, struct imc_ctxt_item *item)
 {
-  for (size_t i = 0; i < c->nitems; i++) {
-    if (str_equal(c->items[i]->system, item->system) &&
-        str_equal(c->items[i]->configure, item->configure)) {
-      imc_ctxt_item_free(c->items[i]);
-      c->items[i] = item;
-      return 0;
-    }
+  size_t i = find_item(c, item);
+
+  if (i != SIZE_MAX) {
+    imc_ctxt_item_free(c->items[i]);
+    c->items[i] = item;
+    return 0;
   }
   if (imc_grow((void **)&c->items, &c->cap_items, c->nitems + 1, sizeof *c->items)) {
     imc_ctxt_item_free(item);
     return IMC_E_NOMEM;
   }
   c->items[c->nitems++] = item;
+  note_appended(&c->item_index, c->nitems, item_key_hash(item), item_hash, c);
   return 0;
 }
 
 int imc_ctxt_add_option(struct imc_ctxt *c, struct imc_feature *option)
 {
-  for (size_t i = 0; i < c->noptions; i++) {
-    if (str_equal(c->options[i]->name, option->name)) {
-      imc_feature_free(c->options[i]);
-      c->options[i] = option;
-      return 0;
-    }
+  size_t i = find_option(c, option->name);
+
+  if (i != SIZE_MAX) {
+    imc_feature_free(c->options[i]);
+    c->options[i] = option;
+    return 0;
   }
   if (imc_grow((void **)&c->options, &c->cap_options, c->noptions + 1, sizeof *c->options)) {
     imc_feature_free(option);
     return IMC_E_NOMEM;
   }
   c->options[c->noptions++] = option;
+  note_appended(&c->option_index, c->noptions, imc_hash_str(option->name), option_hash, c);
   return 0;
 }
 
@@ -313,55 +375,92 @@ void imc_doc_free(struct imc_doc *doc)
     imc_deploy_free(doc->deploys[i]);
   imc_free(doc->deploys);
   imc_ctxt_cleanup(&doc->ctxt);
+  imc_index_free(&doc->ansible_index);
+  imc_index_free(&doc->network_index);
+  imc_index_free(&doc->system_index);
+  imc_index_free(&doc->configure_index);
   imc_free(doc);
 }
 
-/* The list an element kind lives in (not the description). */
+/* The list an element kind lives in (not the description), with its index. */
 static struct imc_elem ***elem_list(struct imc_doc *doc, enum imc_elem_kind kind, size_t **n,
-                                    size_t **cap)
+                                    size_t **cap, struct imc_index **ix)
 {
   switch (kind) {
   case IMC_ELEM_NETWORK:
-    *n = &doc->nnetworks, *cap = &doc->cap_networks;
+    *n = &doc->nnetworks, *cap = &doc->cap_networks, *ix = &doc->network_index;
     return &doc->networks;
   case IMC_ELEM_SYSTEM:
-    *n = &doc->nsystems, *cap = &doc->cap_systems;
+    *n = &doc->nsystems, *cap = &doc->cap_systems, *ix = &doc->system_index;
     return &doc->systems;
   default:
-    *n = &doc->nansibles, *cap = &doc->cap_ansibles;
+    *n = &doc->nansibles, *cap = &doc->cap_ansibles, *ix = &doc->ansible_index;
     return &doc->ansibles;
   }
 }
 
-static struct imc_elem *find_elem(struct imc_elem *const *v, size_t n, const char *id)
+/* Index callbacks: ctx is the array of element (or configure) pointers. */
+static bool elem_eq(const void *ctx, size_t pos, const void *key)
 {
+  return str_equal(((struct imc_elem *const *)ctx)[pos]->id, key);
+}
+
+static uint64_t elem_hash(const void *ctx, size_t pos)
+{
+  return imc_hash_str(((struct imc_elem *const *)ctx)[pos]->id);
+}
+
+static bool configure_eq(const void *ctx, size_t pos, const void *key)
+{
+  return str_equal(((struct imc_configure *const *)ctx)[pos]->id, key);
+}
+
+static uint64_t configure_hash(const void *ctx, size_t pos)
+{
+  return imc_hash_str(((struct imc_configure *const *)ctx)[pos]->id);
+}
+
+/* Position of the element with id in v (n elements), or SIZE_MAX. */
+static size_t find_pos(const void *v, size_t n, const struct imc_index *ix, const char *id,
+                       imc_index_eq eq)
+{
+  if (imc_index_built(ix))
+    return imc_index_find(ix, imc_hash_str(id), id, eq, v);
   for (size_t i = 0; i < n; i++)
-    if (str_equal(v[i]->id, id))
-      return v[i];
-  return NULL;
+    if (eq(v, i, id))
+      return i;
+  return SIZE_MAX;
+}
+
+static struct imc_elem *find_elem(struct imc_elem *const *v, size_t n, const struct imc_index *ix,
+                                  const char *id)
+{
+  size_t pos = find_pos(v, n, ix, id, elem_eq);
+
+  return pos == SIZE_MAX ? NULL : v[pos];
 }
 
 struct imc_elem *imc_doc_network(const struct imc_doc *doc, const char *id)
 {
-  return find_elem(doc->networks, doc->nnetworks, id);
+  return find_elem(doc->networks, doc->nnetworks, &doc->network_index, id);
 }
 
 struct imc_elem *imc_doc_system(const struct imc_doc *doc, const char *id)
 {
-  return find_elem(doc->systems, doc->nsystems, id);
+  return find_elem(doc->systems, doc->nsystems, &doc->system_index, id);
 }
 
 struct imc_elem *imc_doc_ansible(const struct imc_doc *doc, const char *id)
 {
-  return find_elem(doc->ansibles, doc->nansibles, id);
+  return find_elem(doc->ansibles, doc->nansibles, &doc->ansible_index, id);
 }
 
 struct imc_configure *imc_doc_configure(const struct imc_doc *doc, const char *id)
 {
-  for (size_t i = 0; i < doc->nconfigures; i++)
-    if (str_equal(doc->configures[i]->id, id))
-      return doc->configures[i];
-  return NULL;
+  size_t pos =
+    find_pos(doc->configures, doc->nconfigures, &doc->configure_index, id, configure_eq);
+
+  return pos == SIZE_MAX ? NULL : doc->configures[pos];
 }
 
 static int add_description(struct imc_doc *doc, struct imc_elem *e, enum imc_ifpresent ifpresent,
@@ -382,11 +481,13 @@ static int add_description(struct imc_doc *doc, struct imc_elem *e, enum imc_ifp
   return 0;
 }
 
-/* Removes v[i] from an array of n pointers, keeping the order. */
-static void remove_at(void **v, size_t *n, size_t i)
+/* Removes v[i] from an array of n pointers, keeping the order.  Positions after i move, so
+ * the index is dropped (the next append rebuilds it). */
+static void remove_at(void **v, size_t *n, size_t i, struct imc_index *ix)
 {
   memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof *v);
   (*n)--;
+  imc_index_free(ix);
 }
 
 int imc_doc_add_elem(struct imc_doc *doc, struct imc_elem *e, enum imc_ifpresent ifpresent,
@@ -394,33 +495,34 @@ int imc_doc_add_elem(struct imc_doc *doc, struct imc_elem *e, enum imc_ifpresent
 {
   bool dummy;
   struct imc_elem ***list;
-  size_t *n, *cap;
+  struct imc_index *ix;
+  size_t *n, *cap, i;
 
   added = added ? added : &dummy;
   *added = false;
   if (e->kind == IMC_ELEM_DESCRIPTION)
     return add_description(doc, e, ifpresent, added, err);
-  list = elem_list(doc, e->kind, &n, &cap);
-  for (size_t i = 0; i < *n; i++) {
-    if (!str_equal((*list)[i]->id, e->id))
-      continue;
+  list = elem_list(doc, e->kind, &n, &cap, &ix);
+  if ((i = find_pos(*list, *n, ix, e->id, elem_eq)) != SIZE_MAX) {
+    int r = 0;
+
     if (ifpresent == IMC_IFPRESENT_REPLACE) {
       imc_elem_free((*list)[i]);
-      remove_at((void **)*list, n, i);
-      break;
+      remove_at((void **)*list, n, i, ix);
+    } else {
+      if (ifpresent == IMC_IFPRESENT_ERROR)
+        r = imc_fail_at(err, IMC_E_INVAL, doc->source, e->pos.line, e->pos.col,
+                        "%s '%s' is defined twice", imc_elem_kind_name(e->kind), e->id);
+      imc_elem_free(e);
+      return r;
     }
-    int r = 0;
-    if (ifpresent == IMC_IFPRESENT_ERROR)
-      r = imc_fail_at(err, IMC_E_INVAL, doc->source, e->pos.line, e->pos.col,
-                      "%s '%s' is defined twice", imc_elem_kind_name(e->kind), e->id);
-    imc_elem_free(e);
-    return r;
   }
   if (imc_grow((void **)list, cap, *n + 1, sizeof **list)) {
     imc_elem_free(e);
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
   }
   (*list)[(*n)++] = e;
+  note_appended(ix, *n, imc_hash_str(e->id), elem_hash, *list);
   *added = true;
   return 0;
 }
@@ -429,23 +531,24 @@ int imc_doc_add_configure(struct imc_doc *doc, struct imc_configure *c,
                           enum imc_ifpresent ifpresent, bool *added, struct imc_err *err)
 {
   bool dummy;
+  size_t i;
 
   added = added ? added : &dummy;
   *added = false;
-  for (size_t i = 0; i < doc->nconfigures; i++) {
-    if (!str_equal(doc->configures[i]->id, c->id))
-      continue;
+  i = find_pos(doc->configures, doc->nconfigures, &doc->configure_index, c->id, configure_eq);
+  if (i != SIZE_MAX) {
+    int r = 0;
+
     if (ifpresent == IMC_IFPRESENT_REPLACE) {
       imc_configure_free(doc->configures[i]);
-      remove_at((void **)doc->configures, &doc->nconfigures, i);
-      break;
+      remove_at((void **)doc->configures, &doc->nconfigures, i, &doc->configure_index);
+    } else {
+      if (ifpresent == IMC_IFPRESENT_ERROR)
+        r = imc_fail_at(err, IMC_E_INVAL, doc->source, c->pos.line, c->pos.col,
+                        "configure '%s' is defined twice", c->id);
+      imc_configure_free(c);
+      return r;
     }
-    int r = 0;
-    if (ifpresent == IMC_IFPRESENT_ERROR)
-      r = imc_fail_at(err, IMC_E_INVAL, doc->source, c->pos.line, c->pos.col,
-                      "configure '%s' is defined twice", c->id);
-    imc_configure_free(c);
-    return r;
   }
   if (imc_grow((void **)&doc->configures, &doc->cap_configures, doc->nconfigures + 1,
                sizeof *doc->configures)) {
@@ -453,6 +556,8 @@ int imc_doc_add_configure(struct imc_doc *doc, struct imc_configure *c,
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
   }
   doc->configures[doc->nconfigures++] = c;
+  note_appended(&doc->configure_index, doc->nconfigures, imc_hash_str(c->id), configure_hash,
+                doc->configures);
   *added = true;
   return 0;
 }

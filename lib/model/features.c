@@ -12,6 +12,7 @@ void imc_features_init(struct imc_features *fs)
 {
   fs->props = NULL;
   fs->nprops = fs->cap_props = 0;
+  imc_index_init(&fs->index);
 }
 
 static void prop_cleanup(struct imc_prop *p);
@@ -36,6 +37,7 @@ static void prop_cleanup(struct imc_prop *p)
   for (size_t i = 0; i < p->nitems; i++)
     imc_feature_free(p->items[i]);
   imc_free(p->items);
+  imc_index_free(&p->item_index);
   memset(p, 0, sizeof *p);
 }
 
@@ -44,6 +46,7 @@ void imc_features_cleanup(struct imc_features *fs)
   for (size_t i = 0; i < fs->nprops; i++)
     prop_cleanup(&fs->props[i]);
   imc_free(fs->props);
+  imc_index_free(&fs->index);
   imc_features_init(fs);
 }
 
@@ -71,17 +74,50 @@ static bool name_equal(const char *a, const char *b)
   return strcmp(a, b) == 0;
 }
 
-/* Soft groups have no name: they live in the one prop of kind SOFT. */
-static struct imc_prop *find_prop(const struct imc_features *fs, const char *name,
-                                  bool soft)
+/* Soft groups have no name: they live in the one prop of kind SOFT, indexed under NULL. */
+static bool prop_is(const struct imc_prop *p, const char *name)
 {
-  for (size_t i = 0; i < fs->nprops; i++) {
-    struct imc_prop *p = &fs->props[i];
+  return name ? p->kind != IMC_PROP_SOFT && strcmp(p->name, name) == 0 : p->kind == IMC_PROP_SOFT;
+}
 
-    if (soft ? p->kind == IMC_PROP_SOFT : (p->kind != IMC_PROP_SOFT && name_equal(p->name, name)))
-      return p;
+static bool prop_eq(const void *ctx, size_t pos, const void *key)
+{
+  return prop_is(&((const struct imc_features *)ctx)->props[pos], key);
+}
+
+static uint64_t prop_hash(const void *ctx, size_t pos)
+{
+  const struct imc_prop *p = &((const struct imc_features *)ctx)->props[pos];
+
+  return imc_hash_str(p->kind == IMC_PROP_SOFT ? NULL : p->name);
+}
+
+static struct imc_prop *find_prop(const struct imc_features *fs, const char *name, bool soft)
+{
+  const char *key = soft ? NULL : name;
+  size_t pos;
+
+  if (!soft && !name)
+    return NULL;
+  if (imc_index_built(&fs->index)) {
+    pos = imc_index_find(&fs->index, imc_hash_str(key), key, prop_eq, fs);
+    return pos == SIZE_MAX ? NULL : &fs->props[pos];
   }
+  for (size_t i = 0; i < fs->nprops; i++)
+    if (prop_is(&fs->props[i], key))
+      return &fs->props[i];
   return NULL;
+}
+
+/* Keeps the index in step with an appended element.  Failing to index is not an error: the
+ * lookups then scan. */
+static void note_appended(struct imc_index *ix, size_t n, uint64_t hash, imc_index_hash hash_of,
+                          const void *ctx)
+{
+  if (imc_index_built(ix))
+    imc_index_add(ix, hash, n - 1, hash_of, ctx);
+  else if (n >= IMC_INDEX_MIN)
+    imc_index_build(ix, n, hash_of, ctx);
 }
 
 static struct imc_prop *append_prop(struct imc_features *fs, enum imc_prop_kind kind,
@@ -97,7 +133,38 @@ static struct imc_prop *append_prop(struct imc_features *fs, enum imc_prop_kind 
   if (name && !(p->name = imc_strdup(name)))
     return NULL;
   fs->nprops++;
+  note_appended(&fs->index, fs->nprops, imc_hash_str(name), prop_hash, fs);
   return p;
+}
+
+/* A contains item is known by the `name` among its inner features (NULL when it has none). */
+static const char *item_key(const struct imc_feature *item)
+{
+  return item->sub ? imc_features_str(item->sub, "name") : NULL;
+}
+
+static bool item_eq(const void *ctx, size_t pos, const void *key)
+{
+  return name_equal(item_key(((const struct imc_prop *)ctx)->items[pos]), key);
+}
+
+static uint64_t item_hash(const void *ctx, size_t pos)
+{
+  return imc_hash_str(item_key(((const struct imc_prop *)ctx)->items[pos]));
+}
+
+static struct imc_feature *find_item(const struct imc_prop *p, const char *key)
+{
+  size_t pos;
+
+  if (imc_index_built(&p->item_index)) {
+    pos = imc_index_find(&p->item_index, imc_hash_str(key), key, item_eq, p);
+    return pos == SIZE_MAX ? NULL : p->items[pos];
+  }
+  for (size_t i = 0; i < p->nitems; i++)
+    if (name_equal(item_key(p->items[i]), key))
+      return p->items[i];
+  return NULL;
 }
 
 static int push_item(struct imc_prop *p, struct imc_feature *f)
@@ -105,6 +172,8 @@ static int push_item(struct imc_prop *p, struct imc_feature *f)
   if (imc_grow((void **)&p->items, &p->cap_items, p->nitems + 1, sizeof *p->items))
     return IMC_E_NOMEM;
   p->items[p->nitems++] = f;
+  if (p->kind == IMC_PROP_CONTAINS)
+    note_appended(&p->item_index, p->nitems, imc_hash_str(item_key(f)), item_hash, p);
   return 0;
 }
 
@@ -118,6 +187,7 @@ static int push_item_or_drop(struct imc_features *fs, struct imc_prop *p, struct
   if (p->nitems == 0) {
     prop_cleanup(p);
     fs->nprops--; /* an empty prop was the last one appended */
+    imc_index_free(&fs->index); /* it named that position; the next append rebuilds it */
   }
   return IMC_E_NOMEM;
 }
@@ -230,7 +300,8 @@ static int add_contains(struct imc_features *fs, struct imc_prop *p, struct imc_
                         enum imc_policy conflict, enum imc_policy missing, const char *file,
                         struct imc_err *err)
 {
-  const char *key = f->sub ? imc_features_str(f->sub, "name") : NULL;
+  const char *key = item_key(f);
+  struct imc_feature *old;
   int r;
 
   if (p && p->kind != IMC_PROP_CONTAINS) {
@@ -242,11 +313,8 @@ static int add_contains(struct imc_features *fs, struct imc_prop *p, struct imc_
     imc_feature_free(f);
     return IMC_E_NOMEM;
   }
-  for (size_t i = 0; i < p->nitems; i++) {
-    struct imc_feature *old = p->items[i];
-
-    if (!name_equal(imc_features_str(old->sub, "name"), key))
-      continue;
+  if ((old = find_item(p, key)) != NULL) {
+    /* The merge cannot change the item's name (a conflicting name fails or is ignored). */
     r = imc_features_apply(old->sub, f->sub, conflict, missing, file, err);
     imc_feature_free(f);
     return r;
@@ -464,6 +532,7 @@ void imc_features_del(struct imc_features *fs, const char *name)
   prop_cleanup(p);
   memmove(&fs->props[i], &fs->props[i + 1], (fs->nprops - i - 1) * sizeof *fs->props);
   fs->nprops--;
+  imc_index_free(&fs->index); /* positions moved; the next append rebuilds it */
 }
 
 /* Replaces name's prop (in place, keeping its position) by f as IM's setValue does. */

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1859,6 +1860,98 @@ static void test_ctxt_merge_without_memory_fails_cleanly(void **state)
   imc_doc_free(doc);
 }
 
+
+/* --- lookups past the index threshold --------------------------------------------------- */
+
+static void test_doc_lookups_and_duplicates_past_index_threshold(void **state)
+{
+  struct imc_doc *doc = imc_doc_new("big");
+  struct imc_err err = {0};
+  char id[32];
+
+  (void)state;
+  for (int i = 0; i < 200; i++) {
+    struct imc_elem *e;
+
+    snprintf(id, sizeof id, "s%d", i);
+    e = imc_elem_new(IMC_ELEM_SYSTEM, id);
+    assert_int_equal(imc_doc_add_elem(doc, e, IMC_IFPRESENT_ERROR, NULL, &err), 0);
+  }
+  assert_true(imc_index_built(&doc->system_index));
+  assert_ptr_equal(imc_doc_system(doc, "s137"), doc->systems[137]);
+  assert_null(imc_doc_system(doc, "s200"));
+  assert_int_equal(imc_doc_add_elem(doc, imc_elem_new(IMC_ELEM_SYSTEM, "s99"),
+                                    IMC_IFPRESENT_ERROR, NULL, &err),
+                   IMC_E_INVAL);
+  /* REPLACE moves the element to the end; every lookup still lands right after that. */
+  assert_int_equal(imc_doc_add_elem(doc, imc_elem_new(IMC_ELEM_SYSTEM, "s3"),
+                                    IMC_IFPRESENT_REPLACE, NULL, NULL),
+                   0);
+  assert_ptr_equal(imc_doc_system(doc, "s3"), doc->systems[199]);
+  assert_ptr_equal(imc_doc_system(doc, "s4"), doc->systems[3]);
+  assert_int_equal(imc_doc_add_elem(doc, imc_elem_new(IMC_ELEM_SYSTEM, "s200"),
+                                    IMC_IFPRESENT_ERROR, NULL, NULL),
+                   0);
+  for (int i = 0; i <= 200; i++) {
+    snprintf(id, sizeof id, "s%d", i);
+    assert_non_null(imc_doc_system(doc, id));
+    assert_string_equal(imc_doc_system(doc, id)->id, id);
+  }
+  imc_doc_free(doc);
+}
+
+static void test_features_lookups_past_index_threshold(void **state)
+{
+  struct imc_features fs;
+  char name[32];
+
+  (void)state;
+  imc_features_init(&fs);
+  for (int i = 0; i < 100; i++) {
+    snprintf(name, sizeof name, "f%d", i);
+    assert_int_equal(imc_features_set_str(&fs, name, name), 0);
+  }
+  assert_true(imc_index_built(&fs.index));
+  assert_string_equal(imc_features_str(&fs, "f77"), "f77");
+  imc_features_del(&fs, "f10");
+  assert_null(imc_features_str(&fs, "f10"));
+  assert_string_equal(imc_features_str(&fs, "f77"), "f77");
+  assert_int_equal(imc_features_set_str(&fs, "f10", "again"), 0);
+  assert_string_equal(imc_features_str(&fs, "f10"), "again");
+  assert_string_equal(imc_features_str(&fs, "f99"), "f99");
+  imc_features_cleanup(&fs);
+}
+
+static void test_contains_merges_by_name_past_index_threshold(void **state)
+{
+  struct imc_features fs;
+  char name[32];
+  const struct imc_prop *p;
+
+  (void)state;
+  imc_features_init(&fs);
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 50; i++) {
+      struct imc_feature *app = imc_feature_new("disk.0.applications", IMC_OP_CONTAINS,
+                                                IMC_V_FEATURES);
+
+      app->sub = imc_features_new();
+      snprintf(name, sizeof name, "app%d", i);
+      assert_int_equal(imc_features_set_str(app->sub, "name", name), 0);
+      if (round == 1)
+        assert_int_equal(imc_features_set_str(app->sub, "version", "2"), 0);
+      assert_int_equal(
+        imc_features_add(&fs, app, IMC_POLICY_ERROR, IMC_POLICY_OTHER, NULL, NULL), 0);
+    }
+  }
+  p = imc_features_prop(&fs, "disk.0.applications");
+  assert_int_equal(p->nitems, 50);
+  assert_true(imc_index_built(&p->item_index));
+  for (int i = 0; i < 50; i++)
+    assert_string_equal(imc_features_str(p->items[i]->sub, "version"), "2");
+  imc_features_cleanup(&fs);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1947,6 +2040,9 @@ int main(void)
     cmocka_unit_test(test_doc_equal_sees_each_part),
     cmocka_unit_test(test_doc_clone_without_memory_fails_cleanly),
     cmocka_unit_test(test_ctxt_merge_without_memory_fails_cleanly),
+    cmocka_unit_test(test_doc_lookups_and_duplicates_past_index_threshold),
+    cmocka_unit_test(test_features_lookups_past_index_threshold),
+    cmocka_unit_test(test_contains_merges_by_name_past_index_threshold),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

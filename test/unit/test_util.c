@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "imc/alloc.h"
+#include "imc/index.h"
 #include "imc/buf.h"
 #include "imc/err.h"
 #include "imc/log.h"
@@ -944,6 +945,93 @@ static void test_log_null_sink_restores_default(void **state)
   assert_int_equal(c.calls, 0);
 }
 
+
+/* --- index ---------------------------------------------------------------------------- */
+
+struct names {
+  const char *v[300];
+  size_t n;
+  bool collide; /* every element hashes alike: probing must still find each one */
+};
+
+static bool names_eq(const void *ctx, size_t pos, const void *key)
+{
+  return strcmp(((const struct names *)ctx)->v[pos], key) == 0;
+}
+
+static uint64_t names_hash_of(const struct names *ns, const char *s)
+{
+  return ns->collide ? 7 : imc_hash_str(s);
+}
+
+static uint64_t names_hash(const void *ctx, size_t pos)
+{
+  const struct names *ns = ctx;
+
+  return names_hash_of(ns, ns->v[pos]);
+}
+
+static void index_names(bool collide)
+{
+  static char store[300][8];
+  struct names ns = {.collide = collide};
+  struct imc_index ix;
+
+  imc_index_init(&ix);
+  assert_false(imc_index_built(&ix));
+  assert_int_equal(imc_index_find(&ix, 1, "x", names_eq, &ns), SIZE_MAX);
+  for (size_t i = 0; i < 300; i++) {
+    snprintf(store[i], sizeof store[i], "n%zu", i);
+    ns.v[ns.n++] = store[i];
+    assert_int_equal(imc_index_add(&ix, names_hash_of(&ns, store[i]), i, names_hash, &ns), 0);
+  }
+  assert_true(imc_index_built(&ix));
+  for (size_t i = 0; i < 300; i++)
+    assert_int_equal(imc_index_find(&ix, names_hash_of(&ns, store[i]), store[i], names_eq, &ns),
+                     i);
+  assert_int_equal(imc_index_find(&ix, names_hash_of(&ns, "n300"), "n300", names_eq, &ns),
+                   SIZE_MAX);
+  imc_index_free(&ix);
+  assert_int_equal(imc_index_build(&ix, 300, names_hash, &ns), 0);
+  assert_int_equal(imc_index_find(&ix, names_hash_of(&ns, "n150"), "n150", names_eq, &ns), 150);
+  imc_index_free(&ix);
+}
+
+static void test_index_finds_every_element_as_it_grows(void **state)
+{
+  (void)state;
+  index_names(false);
+}
+
+static void test_index_finds_every_element_when_all_hashes_collide(void **state)
+{
+  (void)state;
+  index_names(true);
+}
+
+static void test_index_growth_failure_drops_the_index(void **state)
+{
+  struct names ns = {.v = {"a", "b"}, .n = 2};
+  struct imc_index ix;
+
+  (void)state;
+  imc_index_init(&ix);
+  imc_alloc_fail_at(1);
+  assert_int_equal(imc_index_add(&ix, imc_hash_str("a"), 0, names_hash, &ns), IMC_E_NOMEM);
+  imc_alloc_fail_at(0);
+  assert_false(imc_index_built(&ix));
+  imc_index_free(&ix);
+}
+
+static void test_hash_str_distinguishes_and_handles_null(void **state)
+{
+  (void)state;
+  assert_true(imc_hash_str("a") != imc_hash_str("b"));
+  assert_true(imc_hash_str(NULL) == imc_hash_str(NULL));
+  assert_true(imc_hash_str("") != imc_hash_str(NULL));
+  assert_true(imc_hash_mix(1, 2) != imc_hash_mix(2, 1));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1007,6 +1095,10 @@ int main(void)
     cmocka_unit_test(test_log_set_level_changes_threshold),
     cmocka_unit_test(test_log_long_message_is_cut),
     cmocka_unit_test(test_log_null_sink_restores_default),
+    cmocka_unit_test(test_index_finds_every_element_as_it_grows),
+    cmocka_unit_test(test_index_finds_every_element_when_all_hashes_collide),
+    cmocka_unit_test(test_index_growth_failure_drops_the_index),
+    cmocka_unit_test(test_hash_str_distinguishes_and_handles_null),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "imc/err.h"
+#include "imc/index.h"
 
 struct imc_pos {
   int line, col; /* 1-based; 0 when the element did not come from text */
@@ -78,11 +79,13 @@ struct imc_prop {
   struct imc_feature *lo, *hi; /* RANGE: owned separately; `=` sets both to equal copies */
   struct imc_feature **items; /* CONTAINS, SOFT */
   size_t nitems, cap_items;
+  struct imc_index item_index; /* CONTAINS: items by inner `name` */
 };
 
 struct imc_features {
   struct imc_prop *props; /* in order of first appearance */
   size_t nprops, cap_props;
+  struct imc_index index; /* props by name (the soft prop under NULL) */
 };
 
 /* What to do when a new feature disagrees with one already set (IM's `conflict`), and when
@@ -171,6 +174,7 @@ struct imc_ctxt {
   struct imc_feature **options; /* `option NAME op VALUE`, one per name */
   size_t noptions, cap_options;
   struct imc_pos pos;
+  struct imc_index item_index, option_index; /* by (system, configure) and by name */
 };
 
 void imc_ctxt_init(struct imc_ctxt *c);
@@ -209,6 +213,8 @@ struct imc_doc {
   struct imc_deploy **deploys; /* several deploys of one system are allowed */
   size_t ndeploys, cap_deploys;
   struct imc_ctxt ctxt;
+  /* Lookups by id; maintained by the imc_doc_add_* functions. */
+  struct imc_index ansible_index, network_index, system_index, configure_index;
 };
 
 /* What to do when an element with the same id is already in the document. */
