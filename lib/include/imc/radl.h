@@ -70,7 +70,10 @@ int radl_check(const struct imc_doc *doc, struct imc_err *err);
 
 /* --- writing ------------------------------------------------------------------------- */
 
-/* Canonical RADL text: radl_parse() of the output gives a document equal to doc. */
+/* The writers append to out and leave it as it was when they fail. */
+
+/* Canonical RADL text: radl_parse() of the output gives a document equal to doc.  A value
+ * that cannot be written so that it reads back the same is IMC_E_INVAL. */
 int radl_print(const struct imc_doc *doc, struct imc_buf *out, struct imc_err *err);
 
 /* IM's JSON form of RADL (radl_json): a list of objects with a "class".  pretty indents by
