@@ -164,7 +164,7 @@ static int v_outports(struct check *c, const struct imc_feature *f)
   if (r == IMC_E_NOMEM)
     return nomem(c);
   if (r)
-    return fail_pos(c, f->pos, "invalid outports '%.80s': %s", f->str, why.msg);
+    return fail_feat(c, f, "%s", why.msg);
   return 0;
 }
 

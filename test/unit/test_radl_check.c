@@ -204,16 +204,16 @@ static void test_check_outports_invalid(void **state)
 {
   (void)state;
   check_fails("network n (outbound = 'yes' and\n  outports = '8899a-8899,22-22')",
-              "t.radl:2:3: invalid outports '8899a-8899,22-22': invalid outports item "
-              "'8899a-8899': unexpected 'a' after the port");
+              "t.radl:2:3: feature 'outports': invalid outports item '8899a-8899': "
+              "unexpected 'a' after the port");
 }
 
 static void test_check_outports_with_spaces_invalid(void **state)
 {
   (void)state;
   check_fails("network n (outports = '22, 80')",
-              "t.radl:1:12: invalid outports '22, 80': invalid outports item ' 80': expected a "
-              "port number");
+              "t.radl:1:12: feature 'outports': invalid outports item ' 80': expected a port "
+              "number");
 }
 
 static void test_check_provider_id_must_be_a_string(void **state)
