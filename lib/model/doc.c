@@ -129,16 +129,6 @@ void imc_ctxt_init(struct imc_ctxt *c)
   imc_index_init(&c->option_index);
 }
 
-/* Keeps an index in step with an appended element; failing to index only means scanning. */
-static void note_appended(struct imc_index *ix, size_t n, uint64_t hash, imc_index_hash hash_of,
-                          const void *ctx)
-{
-  if (imc_index_built(ix))
-    imc_index_add(ix, hash, n - 1, hash_of, ctx);
-  else if (n >= IMC_INDEX_MIN)
-    imc_index_build(ix, n, hash_of, ctx);
-}
-
 static uint64_t item_key_hash(const struct imc_ctxt_item *it)
 {
   return imc_hash_mix(imc_hash_str(it->system), imc_hash_str(it->configure));
@@ -223,7 +213,7 @@ int imc_ctxt_add_item(struct imc_ctxt *c, struct imc_ctxt_item *item)
     return IMC_E_NOMEM;
   }
   c->items[c->nitems++] = item;
-  note_appended(&c->item_index, c->nitems, item_key_hash(item), item_hash, c);
+  imc_index_note_append(&c->item_index, c->nitems, item_key_hash(item), item_hash, c);
   return 0;
 }
 
@@ -241,7 +231,7 @@ int imc_ctxt_add_option(struct imc_ctxt *c, struct imc_feature *option)
     return IMC_E_NOMEM;
   }
   c->options[c->noptions++] = option;
-  note_appended(&c->option_index, c->noptions, imc_hash_str(option->name), option_hash, c);
+  imc_index_note_append(&c->option_index, c->noptions, imc_hash_str(option->name), option_hash, c);
   return 0;
 }
 
@@ -522,7 +512,7 @@ int imc_doc_add_elem(struct imc_doc *doc, struct imc_elem *e, enum imc_ifpresent
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
   }
   (*list)[(*n)++] = e;
-  note_appended(ix, *n, imc_hash_str(e->id), elem_hash, *list);
+  imc_index_note_append(ix, *n, imc_hash_str(e->id), elem_hash, *list);
   *added = true;
   return 0;
 }
@@ -556,8 +546,8 @@ int imc_doc_add_configure(struct imc_doc *doc, struct imc_configure *c,
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
   }
   doc->configures[doc->nconfigures++] = c;
-  note_appended(&doc->configure_index, doc->nconfigures, imc_hash_str(c->id), configure_hash,
-                doc->configures);
+  imc_index_note_append(&doc->configure_index, doc->nconfigures, imc_hash_str(c->id),
+                        configure_hash, doc->configures);
   *added = true;
   return 0;
 }

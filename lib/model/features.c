@@ -109,17 +109,6 @@ static struct imc_prop *find_prop(const struct imc_features *fs, const char *nam
   return NULL;
 }
 
-/* Keeps the index in step with an appended element.  Failing to index is not an error: the
- * lookups then scan. */
-static void note_appended(struct imc_index *ix, size_t n, uint64_t hash, imc_index_hash hash_of,
-                          const void *ctx)
-{
-  if (imc_index_built(ix))
-    imc_index_add(ix, hash, n - 1, hash_of, ctx);
-  else if (n >= IMC_INDEX_MIN)
-    imc_index_build(ix, n, hash_of, ctx);
-}
-
 static struct imc_prop *append_prop(struct imc_features *fs, enum imc_prop_kind kind,
                                     const char *name)
 {
@@ -133,7 +122,7 @@ static struct imc_prop *append_prop(struct imc_features *fs, enum imc_prop_kind 
   if (name && !(p->name = imc_strdup(name)))
     return NULL;
   fs->nprops++;
-  note_appended(&fs->index, fs->nprops, imc_hash_str(name), prop_hash, fs);
+  imc_index_note_append(&fs->index, fs->nprops, imc_hash_str(name), prop_hash, fs);
   return p;
 }
 
@@ -173,7 +162,7 @@ static int push_item(struct imc_prop *p, struct imc_feature *f)
     return IMC_E_NOMEM;
   p->items[p->nitems++] = f;
   if (p->kind == IMC_PROP_CONTAINS)
-    note_appended(&p->item_index, p->nitems, imc_hash_str(item_key(f)), item_hash, p);
+    imc_index_note_append(&p->item_index, p->nitems, imc_hash_str(item_key(f)), item_hash, p);
   return 0;
 }
 

@@ -103,3 +103,12 @@ int imc_index_add(struct imc_index *ix, uint64_t hash, size_t pos, imc_index_has
   insert(ix, hash, pos);
   return 0;
 }
+
+void imc_index_note_append(struct imc_index *ix, size_t n, uint64_t hash, imc_index_hash hash_of,
+                           const void *ctx)
+{
+  if (imc_index_built(ix))
+    imc_index_add(ix, hash, n - 1, hash_of, ctx);
+  else if (n >= IMC_INDEX_MIN)
+    imc_index_build(ix, n, hash_of, ctx);
+}

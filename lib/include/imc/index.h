@@ -43,5 +43,10 @@ int imc_index_add(struct imc_index *ix, uint64_t hash, size_t pos, imc_index_has
                   const void *ctx);
 /* Builds the index over positions 0..n-1. */
 int imc_index_build(struct imc_index *ix, size_t n, imc_index_hash hash_of, const void *ctx);
+/* Keeps ix in step with an array that just grew to n elements (the new one last, with this
+ * hash): adds it when the index exists, builds the index once n reaches IMC_INDEX_MIN.
+ * Failing to index is not an error: lookups then scan. */
+void imc_index_note_append(struct imc_index *ix, size_t n, uint64_t hash, imc_index_hash hash_of,
+                           const void *ctx);
 
 #endif
