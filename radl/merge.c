@@ -119,7 +119,8 @@ static int replace_deploys(struct imc_doc *doc, const struct imc_doc *update,
       return imc_fail(err, IMC_E_NOMEM, "out of memory");
     copy->count = d->count;
     copy->pos = d->pos;
-    if (!(copy->system = imc_strdup(d->system)) || (d->cloud && !(copy->cloud = imc_strdup(d->cloud)))) {
+    if (!(copy->system = imc_strdup(d->system)) ||
+        (d->cloud && !(copy->cloud = imc_strdup(d->cloud)))) {
       imc_deploy_free(copy);
       return imc_fail(err, IMC_E_NOMEM, "out of memory");
     }

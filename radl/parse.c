@@ -466,8 +466,8 @@ static int parse_document(struct parser *ps)
 
     if (ps->tok.type == RADL_T_DESCRIPTION) {
       if (other)
-        return imc_fail_at(ps->err, IMC_E_PARSE, ps->source, ps->tok.pos.line,
-                           ps->tok.pos.col, "the description must come before every other sentence");
+        return imc_fail_at(ps->err, IMC_E_PARSE, ps->source, ps->tok.pos.line, ps->tok.pos.col,
+                           "the description must come before every other sentence");
       if ((r = parse_elem(ps, IMC_ELEM_DESCRIPTION, false)) != 0)
         return r;
       continue;
