@@ -6,13 +6,14 @@
  * on `=` outside quotes, quotes of either kind are removed, `\n` becomes a newline.  Where IM
  * silently reads part of a line (an item without `=`, a quote never closed) this reader fails
  * with the line and column instead.  Values are credentials: they are wiped when freed, and
- * no message of this file ever quotes one (keys, lines and columns only). */
+ * no message of this file ever quotes one (keys, lines and columns only).  The JSON form,
+ * read and written, is in auth_json.c. */
 #include "imc/auth.h"
 #include "imc/alloc.h"
+#include "auth_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,15 +23,6 @@
  * certificate or a private key is a few kB). */
 #define AUTH_MAX_TEXT (4u * 1024 * 1024)
 #define AUTH_MAX_FILE (1u * 1024 * 1024)
-
-/* What one reading needs to report errors. */
-struct rd {
-  const char *source;
-  enum imc_auth_side side;
-  struct imc_err *err;
-  int line;        /* current line, 1-based */
-  const char *bol; /* start of the current line, for columns */
-};
 
 /* --- entries ------------------------------------------------------------------------------ */
 
@@ -89,7 +81,7 @@ static struct imc_auth_kv *find_kv(const struct imc_auth_entry *e, const char *k
 /* Sets key to value in e, taking both strings: they belong to e on success and are freed
  * on failure.  A key already there keeps its place and gets the new value, as a Python dict
  * does in IM. */
-static int entry_put(struct imc_auth_entry *e, char *key, char *value)
+int auth_entry_put(struct imc_auth_entry *e, char *key, char *value)
 {
   struct imc_auth_kv *kv = find_kv(e, key);
 
@@ -126,7 +118,7 @@ int imc_auth_entry_set(struct imc_auth_entry *e, const char *key, const char *va
     imc_free_secret(v);
     return IMC_E_NOMEM;
   }
-  return entry_put(e, k, v);
+  return auth_entry_put(e, k, v);
 }
 
 /* --- lookups ------------------------------------------------------------------------------ */
@@ -206,7 +198,7 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 }
 
 /* Offset of the first NUL byte or invalid UTF-8 sequence in s, or n when there is none. */
-static size_t first_bad_byte(const char *s, size_t n)
+size_t auth_first_bad_byte(const char *s, size_t n)
 {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0, len;
@@ -246,7 +238,7 @@ static const char *line_end(const char *p, const char *end, const char **next)
  * files as UTF-8 text and refuses them too). */
 static int check_bytes(struct rd *rd, const char *text, size_t len)
 {
-  size_t bad = first_bad_byte(text, len);
+  size_t bad = auth_first_bad_byte(text, len);
   const char *at = text + bad, *next, *p = text;
 
   if (bad == len)
@@ -365,8 +357,7 @@ static void trim_secret(char *s, size_t len)
 
 /* Fails for the errors read_secret() reports, naming the key and the path (a path is not a
  * credential; the file's contents are). */
-static int file_error(struct rd *rd, int r, int errnum, const char *key, const char *path,
-                      int col)
+static int file_error(struct rd *rd, int r, int errnum, const char *key, const char *path, int col)
 {
   if (r == IMC_E_NOMEM)
     return imc_fail(rd->err, IMC_E_NOMEM, "out of memory reading auth data");
@@ -381,7 +372,7 @@ static int file_error(struct rd *rd, int r, int errnum, const char *key, const c
 /* Resolves a file(PATH) value: a client replaces it by the file's contents, trimmed; a server
  * refuses it (IM's server reads the file, which lets a caller make it read any path).  Other
  * values are left alone.  col is where the value starts, for messages. */
-static int resolve_file(struct rd *rd, const char *key, char **value, int col)
+int auth_resolve_file(struct rd *rd, const char *key, char **value, int col)
 {
   char *v = *value, *data = NULL;
   size_t n, len = 0;
@@ -401,7 +392,7 @@ static int resolve_file(struct rd *rd, const char *key, char **value, int col)
                     "the file() of \"%.64s\" names no file", key);
   else if ((r = read_secret(v + 5, AUTH_MAX_FILE, &data, &len, &errnum)) != 0)
     r = file_error(rd, r, errnum, key, v + 5, col);
-  else if (first_bad_byte(data, len) != len)
+  else if (auth_first_bad_byte(data, len) != len)
     r = imc_fail_at(rd->err, IMC_E_AUTH, rd->source, rd->line, col,
                     "the file() of \"%.64s\" is not UTF-8 text: %s", key, v + 5);
   v[n - 1] = ')';
@@ -515,9 +506,9 @@ static int read_item(struct rd *rd, struct imc_auth_entry *e, const char *p, con
     goto fail;
   }
   unescape_newlines(value);
-  if ((r = resolve_file(rd, key, &value, column(rd->bol, vb))) != 0)
+  if ((r = auth_resolve_file(rd, key, &value, column(rd->bol, vb))) != 0)
     goto fail;
-  if ((r = entry_put(e, key, value)) != 0)
+  if ((r = auth_entry_put(e, key, value)) != 0)
     return imc_fail(rd->err, r, "out of memory reading auth data");
   return 0;
 fail:
@@ -574,212 +565,6 @@ static int read_lines(struct rd *rd, struct imc_auth *a, const char *text, size_
   return 0;
 }
 
-/* --- the JSON form ------------------------------------------------------------------------ */
-
-/* jansson's own messages quote the text near the error, which may be a password: a message of
- * ours for each error code instead. */
-static const struct {
-  enum json_error_code code;
-  const char *msg;
-} json_messages[] = {
-  {json_error_invalid_syntax, "invalid JSON syntax"},
-  {json_error_premature_end_of_input, "JSON auth data ends too early"},
-  {json_error_end_of_input_expected, "text after the end of the JSON auth data"},
-  {json_error_invalid_utf8, "invalid UTF-8 in auth data"},
-  {json_error_null_character, "NUL character in a JSON string"},
-  {json_error_stack_overflow, "JSON nested too deeply"},
-  {json_error_numeric_overflow, "JSON number out of range"},
-};
-
-static int json_syntax_error(struct rd *rd, const json_error_t *je)
-{
-  enum json_error_code code = json_error_code(je);
-  const char *msg = "invalid JSON";
-
-  if (code == json_error_out_of_memory)
-    return imc_fail(rd->err, IMC_E_NOMEM, "out of memory reading auth data");
-  for (size_t i = 0; i < sizeof json_messages / sizeof json_messages[0]; i++)
-    if (json_messages[i].code == code)
-      msg = json_messages[i].msg;
-  return imc_fail_at(rd->err, IMC_E_PARSE, rd->source, je->line > 0 ? je->line : 1,
-                     je->column > 0 ? je->column : 1, "%s", msg);
-}
-
-/* A cursor over JSON text jansson has accepted, to give each item of the top-level list the
- * line and column where it starts (jansson keeps no positions).  Only strings and nesting need
- * care; every step stays within end all the same. */
-struct jcur {
-  const char *p, *end;
-  int line, col;
-};
-
-static void jcur_step(struct jcur *c)
-{
-  unsigned char ch = (unsigned char)*c->p++;
-
-  if (ch == '\n') {
-    c->line++;
-    c->col = 1;
-  } else if ((ch & 0xC0) != 0x80) {
-    c->col++;
-  }
-}
-
-static void jcur_skip_space(struct jcur *c)
-{
-  while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n'))
-    jcur_step(c);
-}
-
-static void jcur_skip_string(struct jcur *c)
-{
-  jcur_step(c);
-  while (c->p < c->end && *c->p != '"') {
-    if (*c->p == '\\' && c->p + 1 < c->end)
-      jcur_step(c);
-    jcur_step(c);
-  }
-  if (c->p < c->end)
-    jcur_step(c);
-}
-
-/* Moves past the value under the cursor. */
-static void jcur_skip_value(struct jcur *c)
-{
-  int depth = 0;
-
-  while (c->p < c->end) {
-    char ch = *c->p;
-
-    if (ch == '"') {
-      jcur_skip_string(c);
-    } else if (ch == '[' || ch == '{') {
-      depth++;
-      jcur_step(c);
-    } else if (ch == ']' || ch == '}') {
-      if (depth == 0)
-        return;
-      depth--;
-      jcur_step(c);
-    } else if (depth == 0 && (ch == ',' || ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')) {
-      return;
-    } else {
-      jcur_step(c);
-    }
-    if (depth == 0 && (ch == '"' || ch == ']' || ch == '}'))
-      return;
-  }
-}
-
-/* Moves to the start of the next item of the list: past the `[` for the first one. */
-static void jcur_next(struct jcur *c, bool first)
-{
-  jcur_skip_space(c);
-  if (first) {
-    if (c->p < c->end)
-      jcur_step(c);
-  } else {
-    jcur_skip_value(c);
-    jcur_skip_space(c);
-    if (c->p < c->end && *c->p == ',')
-      jcur_step(c);
-  }
-  jcur_skip_space(c);
-}
-
-/* Reads one object of the list, starting at line:col, as a new entry. */
-static int read_json_entry(struct rd *rd, struct imc_auth *a, json_t *obj, size_t index,
-                           int col)
-{
-  struct imc_auth_entry *e;
-  const char *k;
-  json_t *v;
-  int r;
-
-  if (!json_is_object(obj))
-    return imc_fail_at(rd->err, IMC_E_PARSE, rd->source, rd->line, col,
-                       "item %zu of the JSON auth list is not an object", index + 1);
-  if (!(e = imc_auth_add_entry(a)))
-    return imc_fail(rd->err, IMC_E_NOMEM, "out of memory reading auth data");
-  e->line = rd->line;
-  json_object_foreach (obj, k, v) {
-    char *key, *value;
-
-    if (!json_is_string(v))
-      return imc_fail_at(rd->err, IMC_E_PARSE, rd->source, rd->line, col,
-                         "the value of \"%.64s\" is not a string", k);
-    if (!*k)
-      return imc_fail_at(rd->err, IMC_E_PARSE, rd->source, rd->line, col,
-                         "an auth entry has an empty key");
-    key = imc_strdup(k);
-    value = imc_strndup(json_string_value(v), json_string_length(v));
-    if (!key || !value) {
-      imc_free(key);
-      imc_free_secret(value);
-      return imc_fail(rd->err, IMC_E_NOMEM, "out of memory reading auth data");
-    }
-    if ((r = resolve_file(rd, key, &value, col)) != 0) {
-      imc_free(key);
-      imc_free_secret(value);
-      return r;
-    }
-    if ((r = entry_put(e, key, value)) != 0)
-      return imc_fail(rd->err, r, "out of memory reading auth data");
-  }
-  return 0;
-}
-
-/* Wipes the strings of jansson's tree before it is freed: they may be credentials, whatever
- * shape the text had.  jansson nests at most 2048 levels, so the recursion is bounded. */
-static void json_wipe(json_t *j)
-{
-  const char *k;
-  json_t *v;
-  size_t i;
-
-  if (json_is_string(j)) {
-    explicit_bzero((char *)json_string_value(j), json_string_length(j));
-  } else if (json_is_array(j)) {
-    json_array_foreach (j, i, v)
-      json_wipe(v);
-  } else if (json_is_object(j)) {
-    json_object_foreach (j, k, v)
-      json_wipe(v);
-  }
-}
-
-/* IM's JSON form (1.19.1): a list of objects whose values are all strings.  IM takes these
- * values as they are; file() values are resolved (or refused) here as in the line form. */
-static int read_json(struct rd *rd, struct imc_auth *a, const char *text, size_t len)
-{
-  struct jcur cur = {.p = text, .end = text + len, .line = 1, .col = 1};
-  json_error_t je;
-  json_t *root = json_loadb(text, len, 0, &je), *obj;
-  size_t i;
-  int r = 0;
-
-  if (!root)
-    return json_syntax_error(rd, &je);
-  jcur_skip_space(&cur);
-  if (!json_is_array(root)) {
-    r = imc_fail_at(rd->err, IMC_E_PARSE, rd->source, cur.line, cur.col,
-                    "JSON auth data must be a list of objects");
-    goto out;
-  }
-  jcur_next(&cur, true);
-  json_array_foreach (root, i, obj) {
-    if (i > 0)
-      jcur_next(&cur, false);
-    rd->line = cur.line;
-    if ((r = read_json_entry(rd, a, obj, i, cur.col)) != 0)
-      goto out;
-  }
-out:
-  json_wipe(root);
-  json_decref(root);
-  return r;
-}
-
 /* --- parsing ------------------------------------------------------------------------------ */
 
 int imc_auth_parse(const char *source, const char *text, size_t len, enum imc_auth_side side,
@@ -808,7 +593,7 @@ int imc_auth_parse(const char *source, const char *text, size_t len, enum imc_au
   while (first < text + len && (is_space(*first) || *first == '\n'))
     first++;
   if (first < text + len && (*first == '[' || *first == '{'))
-    r = read_json(&rd, a, text, len);
+    r = auth_read_json(&rd, a, text, len);
   else
     r = read_lines(&rd, a, text, len);
   if (r)
@@ -866,8 +651,7 @@ int imc_auth_check(const struct imc_auth *a, struct imc_err *err)
 
     /* IM checks an id only when it is not empty: `id = ''` is accepted. */
     if (id && *id && !id_valid(id))
-      return entry_fail(err, e, i,
-                        "has an invalid id (it must match [a-zA-Z_.][A-Za-z0-9_.-]*)");
+      return entry_fail(err, e, i, "has an invalid id (it must match [a-zA-Z_.][A-Za-z0-9_.-]*)");
     if (!type || !*type)
       return entry_fail(err, e, i, "has no type");
   }
@@ -881,8 +665,9 @@ int imc_auth_check(const struct imc_auth *a, struct imc_err *err)
  * OpenStack VOMS's `proxy`, LibCloud driver arguments (`key`, `secret`, `api_key`), tokens of
  * the IM, EGI, Kubernetes, Vault and EC2 STS. */
 static const char *const secret_keys[] = {
-  "password", "token", "private_key", "key", "secret", "secret_key", "proxy", "client_secret",
-  "api_key", "apikey", "passphrase", "credentials", "auth_token", "access_token",
+  "password",   "token",       "private_key",   "key",          "secret",
+  "secret_key", "proxy",       "client_secret", "api_key",      "apikey",
+  "passphrase", "credentials", "auth_token",    "access_token",
 };
 
 /* Any key with one of these inside, whatever its case. */
@@ -901,102 +686,4 @@ bool imc_auth_key_is_secret(const char *key)
     if (strcasestr(key, secret_parts[i]))
       return true;
   return false;
-}
-
-/* Appends s as a JSON string: the escapes JSON requires, UTF-8 as it is. */
-static void json_string_out(struct imc_buf *b, const char *s)
-{
-  static const char hex[] = "0123456789abcdef";
-
-  imc_buf_addc(b, '"');
-  while (*s) {
-    size_t plain = 0;
-    unsigned char c;
-
-    while (s[plain] && s[plain] != '"' && s[plain] != '\\' && (unsigned char)s[plain] >= 0x20)
-      plain++;
-    imc_buf_add(b, s, plain);
-    s += plain;
-    if (!(c = (unsigned char)*s))
-      break;
-    if (c == '"' || c == '\\') {
-      char esc[2] = {'\\', (char)c};
-
-      imc_buf_add(b, esc, 2);
-    } else if (c == '\n') {
-      imc_buf_adds(b, "\\n");
-    } else if (c == '\t') {
-      imc_buf_adds(b, "\\t");
-    } else if (c == '\r') {
-      imc_buf_adds(b, "\\r");
-    } else {
-      char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-
-      imc_buf_add(b, esc, 6);
-    }
-    s++;
-  }
-  imc_buf_addc(b, '"');
-}
-
-/* Entries built in code may hold bytes JSON cannot carry. */
-static int check_utf8(const struct imc_auth *a, struct imc_err *err)
-{
-  for (size_t i = 0; i < a->n; i++) {
-    const struct imc_auth_entry *e = &a->entries[i];
-
-    for (size_t j = 0; j < e->n; j++) {
-      const char *k = e->kv[j].key, *v = e->kv[j].value;
-
-      if (first_bad_byte(k, strlen(k)) != strlen(k) || first_bad_byte(v, strlen(v)) != strlen(v))
-        return imc_fail(err, IMC_E_INVAL, "auth entry %zu holds text that is not UTF-8", i + 1);
-    }
-  }
-  return 0;
-}
-
-/* Takes back what a failed print appended, wiping it: it may hold credentials. */
-static void unappend(struct imc_buf *out, size_t len, int old_err)
-{
-  if (out->data && out->len > len) {
-    explicit_bzero(out->data + len, out->len - len);
-    out->data[len] = '\0';
-  }
-  out->len = len;
-  out->err = old_err;
-}
-
-/* Written as Python's json.dumps writes IM's list: `[{"k": "v", ...}, ...]`. */
-int imc_auth_to_json(const struct imc_auth *a, bool redact, struct imc_buf *out,
-                     struct imc_err *err)
-{
-  size_t len0 = out->len;
-  int err0 = out->err, r;
-
-  if ((r = check_utf8(a, err)) != 0)
-    return r;
-  imc_buf_addc(out, '[');
-  for (size_t i = 0; i < a->n; i++) {
-    const struct imc_auth_entry *e = &a->entries[i];
-
-    imc_buf_adds(out, i ? ", {" : "{");
-    for (size_t j = 0; j < e->n; j++) {
-      const struct imc_auth_kv *kv = &e->kv[j];
-
-      if (j)
-        imc_buf_adds(out, ", ");
-      json_string_out(out, kv->key);
-      imc_buf_adds(out, ": ");
-      json_string_out(out, redact && imc_auth_key_is_secret(kv->key) ? "***" : kv->value);
-    }
-    imc_buf_addc(out, '}');
-  }
-  imc_buf_addc(out, ']');
-  if ((r = imc_buf_err(out)) == 0)
-    return 0;
-  unappend(out, len0, err0);
-  if (r == IMC_E_TOOBIG)
-    return imc_fail(err, IMC_E_TOOBIG, "auth data larger than the output limit of %zu bytes",
-                    out->max);
-  return imc_fail(err, IMC_E_NOMEM, "out of memory writing auth data");
 }
