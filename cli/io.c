@@ -12,29 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int read_stdin(struct imc_buf *b, struct imc_err *err)
-{
-  char chunk[65536];
-  size_t n;
-
-  while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0) {
-    imc_buf_add(b, chunk, n);
-    if (imc_buf_err(b))
-      break;
-  }
-  if (ferror(stdin))
-    return imc_fail(err, IMC_E_IO, "<stdin>: read error: %s", strerror(errno));
-  if (imc_buf_err(b) == IMC_E_TOOBIG)
-    return imc_fail(err, IMC_E_TOOBIG, "<stdin>: larger than the limit of %zu bytes", b->max);
-  if (imc_buf_err(b))
-    return imc_fail(err, IMC_E_NOMEM, "<stdin>: out of memory");
-  return 0;
-}
-
 int cli_read_input(const char *path, struct imc_buf *b, struct imc_err *err)
 {
   if (strcmp(path, "-") == 0)
-    return read_stdin(b, err);
+    return imc_read_stream(stdin, "<stdin>", b, err);
   return imc_read_file(path, b, err);
 }
 

@@ -131,27 +131,34 @@ void imc_buf_free(struct imc_buf *b)
   b->len = b->cap = 0;
 }
 
-int imc_read_file(const char *path, struct imc_buf *b, struct imc_err *err)
+int imc_read_stream(FILE *f, const char *name, struct imc_buf *b, struct imc_err *err)
 {
   char chunk[65536];
-  FILE *f;
   size_t n;
-  int r = 0;
 
-  f = fopen(path, "rbe");
-  if (!f)
-    return imc_fail(err, IMC_E_IO, "%s: %s", path, strerror(errno));
   while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
     imc_buf_add(b, chunk, n);
     if (imc_buf_err(b))
       break;
   }
   if (ferror(f))
-    r = imc_fail(err, IMC_E_IO, "%s: read error: %s", path, strerror(errno));
-  else if (imc_buf_err(b) == IMC_E_TOOBIG)
-    r = imc_fail(err, IMC_E_TOOBIG, "%s: larger than the limit of %zu bytes", path, b->max);
-  else if (imc_buf_err(b))
-    r = imc_fail(err, IMC_E_NOMEM, "%s: out of memory", path);
+    return imc_fail(err, IMC_E_IO, "%s: read error: %s", name, strerror(errno));
+  if (imc_buf_err(b) == IMC_E_TOOBIG)
+    return imc_fail(err, IMC_E_TOOBIG, "%s: larger than the limit of %zu bytes", name, b->max);
+  if (imc_buf_err(b))
+    return imc_fail(err, IMC_E_NOMEM, "%s: out of memory", name);
+  return 0;
+}
+
+int imc_read_file(const char *path, struct imc_buf *b, struct imc_err *err)
+{
+  FILE *f;
+  int r;
+
+  f = fopen(path, "rbe");
+  if (!f)
+    return imc_fail(err, IMC_E_IO, "%s: %s", path, strerror(errno));
+  r = imc_read_stream(f, path, b, err);
   fclose(f);
   return r;
 }

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "imc/err.h"
 
@@ -44,5 +45,7 @@ void imc_buf_free(struct imc_buf *b);
 /* Reads a whole file into b (appending).  Errors: IMC_E_IO with the path and the reason,
  * IMC_E_TOOBIG past b->max. */
 int imc_read_file(const char *path, struct imc_buf *b, struct imc_err *err);
+/* The same for an open stream (standard input); name is used in messages. */
+int imc_read_stream(FILE *f, const char *name, struct imc_buf *b, struct imc_err *err);
 
 #endif
