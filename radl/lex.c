@@ -126,8 +126,9 @@ static int peek(const struct radl_lexer *lx, size_t ahead)
   return lx->off + ahead < lx->len ? (unsigned char)lx->text[lx->off + ahead] : -1;
 }
 
-/* A character IM's lexer skips without a word: warn (or fail when strict) and skip it. */
-static int skip_illegal(struct radl_lexer *lx, struct imc_err *err)
+/* A character IM's lexer skips without a word: warn (or fail when strict) and skip it.
+ * hint (may be "") is appended to say why, when the lexer knows. */
+static int skip_illegal(struct radl_lexer *lx, const char *hint, struct imc_err *err)
 {
   unsigned char c = (unsigned char)lx->text[lx->off];
   char shown[8];
@@ -139,17 +140,17 @@ static int skip_illegal(struct radl_lexer *lx, struct imc_err *err)
   else
     snprintf(shown, sizeof shown, "\\x%02x", c);
   if (lx->opts && lx->opts->strict)
-    return imc_fail_at(err, IMC_E_PARSE, lx->source, p.line, p.col, "unexpected character %s",
-                       shown);
+    return imc_fail_at(err, IMC_E_PARSE, lx->source, p.line, p.col, "unexpected character %s%s",
+                       shown, hint);
   if (lx->source)
     snprintf(where, sizeof where, "%.200s:%d:%d", lx->source, p.line, p.col);
   else
     snprintf(where, sizeof where, "%d:%d", p.line, p.col);
   if (lx->opts && lx->opts->warn) {
-    snprintf(msg, sizeof msg, "%s: warning: skipped character %s", where, shown);
+    snprintf(msg, sizeof msg, "%s: warning: skipped character %s%s", where, shown, hint);
     lx->opts->warn(lx->opts->warn_ctx, msg);
   } else {
-    imc_log(IMC_LOG_WARN, "%s: skipped character %s", where, shown);
+    imc_log(IMC_LOG_WARN, "%s: skipped character %s%s", where, shown, hint);
   }
   advance(lx, 1);
   return 0;
@@ -414,6 +415,7 @@ int radl_lex_next(struct radl_lexer *lx, struct radl_token *t, struct imc_err *e
   for (;;) {
     int c, r;
     size_t extent;
+    bool quote;
 
     skip_blanks(lx);
     t->pos = here(lx);
@@ -428,7 +430,8 @@ int radl_lex_next(struct radl_lexer *lx, struct radl_token *t, struct imc_err *e
       return lex_number(lx, t, err);
     /* Double quotes are our extension; outside parentheses no string can stand, and a stray
      * '"' there is one of the characters IM skips (its own test files have one). */
-    if ((c == '\'' || (c == '"' && lx->depth > 0)) && (extent = string_extent(lx, (char)c)))
+    quote = c == '\'' || (c == '"' && lx->depth > 0);
+    if (quote && (extent = string_extent(lx, (char)c)))
       return lex_string(lx, t, extent, err);
     if (is_ident_start((unsigned char)c)) {
       size_t n = 1;
@@ -442,7 +445,9 @@ int radl_lex_next(struct radl_lexer *lx, struct radl_token *t, struct imc_err *e
     }
     if (c == '@' && lx->len - lx->off >= 6 && memcmp(lx->text + lx->off, "@begin", 6) == 0)
       return lex_recipe(lx, t, err);
-    if ((r = skip_illegal(lx, err)) != 0)
+    /* IM skips a quote that is never closed and reads on; say so, since what follows is
+     * read as RADL and the next error would otherwise make little sense. */
+    if ((r = skip_illegal(lx, quote ? " (a string with no closing quote)" : "", err)) != 0)
       return r;
   }
 }
