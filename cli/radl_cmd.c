@@ -391,20 +391,29 @@ static void out_line(const struct imc_buf *out)
     cli_out("\n", 1);
 }
 
-static int run_json(const struct radl_args *a)
+/* Loads FILE (as JSON when json_in, substituting inputs when substitute) and prints it in IM's
+ * JSON form (json_out) or as canonical RADL text. */
+static int convert(const struct radl_args *a, bool json_in, bool substitute, bool json_out)
 {
   struct radl_src src = {.path = a->files[0]};
   struct imc_buf out;
   struct imc_err err;
   int status = CLI_FAIL;
+  int r;
 
   imc_err_clear(&err);
   imc_buf_init(&out, CLI_MAX_OUT);
-  if (load(a, &src, false, a->ninputs > 0, &err) != 0 ||
-      radl_json_print(src.doc, a->pretty, &out, &err) != 0) {
+  if ((r = load(a, &src, json_in, substitute, &err)) == 0)
+    r = json_out ? radl_json_print(src.doc, a->pretty, &out, &err)
+                 : radl_print(src.doc, &out, &err);
+  if (r != 0) {
     report(&err);
   } else {
-    out_line(&out);
+    /* JSON is one line with no newline of its own; canonical text ends with one already. */
+    if (json_out)
+      out_line(&out);
+    else
+      cli_out(imc_buf_cstr(&out), out.len);
     status = CLI_OK;
   }
   imc_buf_free(&out);
@@ -412,24 +421,14 @@ static int run_json(const struct radl_args *a)
   return status;
 }
 
+static int run_json(const struct radl_args *a)
+{
+  return convert(a, false, a->ninputs > 0, true);
+}
+
 static int run_fromjson(const struct radl_args *a)
 {
-  struct radl_src src = {.path = a->files[0]};
-  struct imc_buf out;
-  struct imc_err err;
-  int status = CLI_FAIL;
-
-  imc_err_clear(&err);
-  imc_buf_init(&out, CLI_MAX_OUT);
-  if (load(a, &src, true, false, &err) != 0 || radl_print(src.doc, &out, &err) != 0) {
-    report(&err);
-  } else {
-    cli_out(imc_buf_cstr(&out), out.len);
-    status = CLI_OK;
-  }
-  imc_buf_free(&out);
-  src_cleanup(&src);
-  return status;
+  return convert(a, true, false, false);
 }
 
 static int run_inputs(const struct radl_args *a)

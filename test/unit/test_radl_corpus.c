@@ -227,20 +227,28 @@ static void test_corpus_json_dir_is_not_empty(void **state)
   assert_dir_has("json", ".json", 3);
 }
 
+/* Whether sub/ holds the document a sidecar file (NAME.err, NAME.warn, NAME.nojson) is about. */
+static bool sidecar_has_doc(const char *sub, const char *name, const char *suffix,
+                            struct imc_buf *scratch)
+{
+  char other[MAX_NAME];
+
+  snprintf(other, sizeof other, "%.*s.radl", (int)(strlen(name) - strlen(suffix)), name);
+  if (!read_doc(sub, other, scratch)) {
+    print_error("%s/%s: no %s beside it\n", sub, name, other);
+    return false;
+  }
+  return true;
+}
+
 /* Every invalid/NAME.radl has its NAME.err and every NAME.err its document. */
 static bool err_pairs_with_doc(const char *name, struct imc_buf *scratch)
 {
   char other[MAX_NAME];
 
-  if (has_suffix(name, ".radl")) {
-    sidecar(name, ".err", other, sizeof other);
-    if (!read_doc("invalid", other, scratch)) {
-      print_error("invalid/%s: no %s beside it\n", name, other);
-      return false;
-    }
-    return true;
-  }
-  snprintf(other, sizeof other, "%.*s.radl", (int)(strlen(name) - strlen(".err")), name);
+  if (!has_suffix(name, ".radl"))
+    return sidecar_has_doc("invalid", name, ".err", scratch);
+  sidecar(name, ".err", other, sizeof other);
   if (!read_doc("invalid", other, scratch)) {
     print_error("invalid/%s: no %s beside it\n", name, other);
     return false;
@@ -258,14 +266,7 @@ static void test_corpus_invalid_docs_pair_with_err_files(void **state)
 /* A .warn file must belong to a document. */
 static bool warn_pairs_with_doc(const char *name, struct imc_buf *scratch)
 {
-  char other[MAX_NAME];
-
-  snprintf(other, sizeof other, "%.*s.radl", (int)(strlen(name) - strlen(".warn")), name);
-  if (!read_doc("valid", other, scratch)) {
-    print_error("valid/%s: no %s beside it\n", name, other);
-    return false;
-  }
-  return true;
+  return sidecar_has_doc("valid", name, ".warn", scratch);
 }
 
 static void test_corpus_warn_files_pair_with_docs(void **state)
@@ -277,14 +278,7 @@ static void test_corpus_warn_files_pair_with_docs(void **state)
 /* A .nojson marker must belong to a document. */
 static bool nojson_pairs_with_doc(const char *name, struct imc_buf *scratch)
 {
-  char other[MAX_NAME];
-
-  snprintf(other, sizeof other, "%.*s.radl", (int)(strlen(name) - strlen(".nojson")), name);
-  if (!read_doc("valid", other, scratch)) {
-    print_error("valid/%s: no %s beside it\n", name, other);
-    return false;
-  }
-  return true;
+  return sidecar_has_doc("valid", name, ".nojson", scratch);
 }
 
 static void test_corpus_nojson_markers_pair_with_docs(void **state)
