@@ -60,7 +60,8 @@ int imc_store_open(const char *url, struct imc_store **out, struct imc_err *err)
   if (strncmp(url, SQLITE_SCHEME, strlen(SQLITE_SCHEME)) == 0) {
     path = url + strlen(SQLITE_SCHEME);
     if (*path != '/')
-      return imc_fail(err, IMC_E_INVAL, "store: %s: expected sqlite:///absolute/path", url);
+      /* Not the URL itself: DATA_DB is a secret setting. */
+      return imc_fail(err, IMC_E_INVAL, "store: expected sqlite:///absolute/path after sqlite://");
   } else if ((sep = strstr(url, "://")) != NULL) {
     /* Only the scheme goes into the message: the rest of a URL may hold a password. */
     return imc_fail(err, IMC_E_INVAL,

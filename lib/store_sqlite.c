@@ -359,6 +359,10 @@ void imc_store_close(struct imc_store *st)
     return;
   if (st->db && st->depth > 0)
     tx_abort(st); /* a transaction left open: nothing of it was committed */
+  /* imc_store_begin keeps one lock level per open transaction level: give them back before
+   * the mutex is destroyed (destroying a locked mutex is undefined). */
+  for (; st->depth > 0; st->depth--)
+    unlock(st);
   for (size_t i = 0; i < ST_COUNT; i++)
     sqlite3_finalize(st->stmt[i]);
   sqlite3_close(st->db);
@@ -634,7 +638,7 @@ int imc_store_put_vm(struct imc_store *st, const struct imc_store_vm *vm, struct
   if ((r = check_id(vm->infra_id, err)) != 0)
     return r;
   if ((unsigned)vm->launch >= NLAUNCH ||
-      imc_vm_state_parse(imc_vm_state_name(vm->state)) != (int)vm->state)
+      (unsigned)vm->state >= IMC_VM_NSTATES)
     return imc_fail(err, IMC_E_INVAL, "store: VM %s/%u: bad launch or state", vm->infra_id, vm->id);
   lock(st);
   if (bind_vm(s, vm) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)

@@ -11,7 +11,9 @@ static const char *const state_names[] = {
 #undef IMC_VM_STATE_NAME
 };
 
-#define NSTATES (sizeof state_names / sizeof state_names[0])
+_Static_assert(sizeof state_names / sizeof state_names[0] == IMC_VM_NSTATES,
+               "one name per state");
+#define NSTATES IMC_VM_NSTATES
 
 const char *imc_vm_state_name(enum imc_vm_state s)
 {

@@ -732,6 +732,7 @@ static size_t too_deep(const struct jr *j)
 static int load(struct jr *j, json_t **root)
 {
   json_error_t jerr;
+  const char *near;
   size_t deep;
 
   if (j->len > IMC_MAX_DOC)
@@ -747,8 +748,12 @@ static int load(struct jr *j, json_t **root)
     return 0;
   if (json_alloc_failed || json_error_code(&jerr) == json_error_out_of_memory)
     return nomem(j->err);
+  /* jansson ends its text with " near '<token>'", and the token can be part of a password:
+   * the position already says where. */
+  near = strstr(jerr.text, " near '");
   return imc_fail_at(j->err, IMC_E_PARSE, j->source, jerr.line > 0 ? jerr.line : 1,
-                     jerr.column > 0 ? jerr.column : 1, "%s", jerr.text);
+                     jerr.column > 0 ? jerr.column : 1, "%.*s",
+                     near ? (int)(near - jerr.text) : (int)strlen(jerr.text), jerr.text);
 }
 
 int radl_json_parse(const char *source, const char *text, size_t len, struct imc_doc **out,

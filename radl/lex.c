@@ -466,8 +466,8 @@ void radl_tok_describe(const struct radl_token *t, char *buf, size_t size)
     snprintf(buf, size, "number %.*s", (int)(t->n > 40 ? 40 : t->n), t->p);
     break;
   case RADL_T_STRING:
-    snprintf(buf, size, "string %.*s%s", (int)(t->n > 40 ? 40 : t->n), t->p,
-             t->n > 40 ? "..." : "");
+    /* Never its contents: strings hold passwords and keys. */
+    snprintf(buf, size, "a string");
     break;
   case RADL_T_VAR:
     snprintf(buf, size, "identifier '%.*s'", (int)(t->n > 60 ? 60 : t->n), t->p);

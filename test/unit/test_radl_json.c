@@ -523,7 +523,7 @@ static void test_json_parse_json_to_text(void **state)
 static void test_json_parse_syntax_error_has_position(void **state)
 {
   (void)state;
-  json_fails("[\n  {\"class\": }]", IMC_E_PARSE, "t.json:2:13: unexpected token near '}'");
+  json_fails("[\n  {\"class\": }]", IMC_E_PARSE, "t.json:2:13: unexpected token");
 }
 
 static void test_json_parse_empty_text_fails(void **state)
@@ -535,14 +535,14 @@ static void test_json_parse_empty_text_fails(void **state)
 static void test_json_parse_invalid_utf8_fails(void **state)
 {
   (void)state;
-  json_fails("[\"\xff\"]", IMC_E_PARSE, "t.json:1:2: unable to decode byte 0xff near '\"'");
+  json_fails("[\"\xff\"]", IMC_E_PARSE, "t.json:1:2: unable to decode byte 0xff");
 }
 
 static void test_json_parse_duplicate_key_fails(void **state)
 {
   (void)state;
   json_fails("[{\"class\":\"system\",\"id\":\"s\",\"x\":1,\n\"x\":2}]", IMC_E_PARSE,
-             "t.json:2:3: duplicate object key near '\"x\"'");
+             "t.json:2:3: duplicate object key");
 }
 
 static void test_json_parse_top_level_object_fails(void **state)
@@ -1011,6 +1011,21 @@ static void test_json_print_allocation_failures_are_clean(void **state)
   imc_doc_free(doc);
 }
 
+/* jansson quotes the text near a syntax error, which may be a password: we never do. */
+static void test_json_syntax_errors_never_quote_the_text(void **state)
+{
+  struct imc_doc *doc = NULL;
+  struct imc_err err;
+  const char *text = "[{\"class\": \"system\", \"id\": \"s\",\n"
+                     " \"disk.0.os.credentials.password\": \"S3cret!Pass\n\"}]";
+
+  (void)state;
+  imc_err_clear(&err);
+  assert_int_equal(radl_json_parse("t.json", text, strlen(text), &doc, &err), IMC_E_PARSE);
+  assert_null(strstr(err.msg, "S3cret"));
+  assert_non_null(strstr(err.msg, "t.json:2:"));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1087,6 +1102,7 @@ int main(void)
     cmocka_unit_test(test_json_round_trip_json_doc_text_doc_is_equal),
     cmocka_unit_test(test_json_parse_allocation_failures_are_clean),
     cmocka_unit_test(test_json_print_allocation_failures_are_clean),
+    cmocka_unit_test(test_json_syntax_errors_never_quote_the_text),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

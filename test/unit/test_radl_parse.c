@@ -467,6 +467,14 @@ static void test_parse_survives_every_allocation_failure(void **state)
   assert_true(failures > 20);
 }
 
+/* A string in the wrong place is named as "a string": its text may be a password. */
+static void test_parse_errors_never_quote_a_string(void **state)
+{
+  (void)state;
+  parse_fails("system a ( disk.0.os.credentials.password 'S3cr3t!Pass' )", IMC_E_PARSE,
+              "t.radl:1:43: expected '=', '<', '>', '<=', '>=' or 'contains', found a string");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -496,6 +504,7 @@ int main(void)
     cmocka_unit_test(test_parse_file_reads_and_names_source),
     cmocka_unit_test(test_parse_too_large_document_fails),
     cmocka_unit_test(test_parse_survives_every_allocation_failure),
+    cmocka_unit_test(test_parse_errors_never_quote_a_string),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -471,6 +471,23 @@ static void test_store_reopen_sees_everything(void **state)
   imc_store_close(st);
 }
 
+/* Closing with a transaction still open commits nothing of it and releases the store's lock. */
+static void test_store_close_inside_transaction_keeps_nothing(void **state)
+{
+  struct imc_store *st = open_store();
+  struct imc_store_infra got = {0};
+  struct imc_err err = {0};
+
+  (void)state;
+  assert_int_equal(imc_store_begin(st, &err), 0);
+  assert_int_equal(imc_store_begin(st, &err), 0);
+  put_infra(st, "half", 1, "alice", false);
+  imc_store_close(st);
+  st = open_store();
+  assert_int_equal(imc_store_get_infra(st, "half", &got, &err), IMC_E_NOTFOUND);
+  imc_store_close(st);
+}
+
 static void test_store_url_forms(void **state)
 {
   char url[160];
@@ -741,6 +758,7 @@ int main(void)
     T(test_store_rollback_discards_writes),
     T(test_store_inner_rollback_undoes_the_outermost),
     T(test_store_reopen_sees_everything),
+    T(test_store_close_inside_transaction_keeps_nothing),
     T(test_store_url_forms),
     T(test_store_runs_in_wal_mode),
     T(test_store_open_of_non_database_is_io_error),

@@ -23,6 +23,7 @@ enum imc_vm_state {
 #define IMC_VM_STATE_ENUM(name, text) name,
   IMC_VM_STATES(IMC_VM_STATE_ENUM)
 #undef IMC_VM_STATE_ENUM
+  IMC_VM_NSTATES /* how many there are; not a state */
 };
 
 const char *imc_vm_state_name(enum imc_vm_state s);
