@@ -98,8 +98,11 @@ int radl_subst_inputs(const char *source, const char *text, size_t len,
   }
   imc_buf_add(&buf, text + copied, len - copied);
   if (imc_buf_err(&buf)) {
-    r = imc_fail(err, imc_buf_err(&buf), "%s: document too large after substituting inputs",
-                 source ? source : "RADL");
+    if (imc_buf_err(&buf) == IMC_E_NOMEM)
+      r = imc_fail(err, IMC_E_NOMEM, "out of memory");
+    else
+      r = imc_fail(err, IMC_E_TOOBIG, "%s: document too large after substituting inputs",
+                   source ? source : "RADL");
     goto out;
   }
   out->text = imc_buf_take(&buf, &out->len);

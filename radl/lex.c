@@ -6,6 +6,7 @@
 #include "lex.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,11 @@ static int lex_number(struct radl_lexer *lx, struct radl_token *t, struct imc_er
   t->num.is_float = dot;
   if (dot) {
     t->num.f = strtod(digits, NULL);
+    /* Past DBL_MAX strtod gives inf, which no writer can print back: refuse it here.  An
+     * underflow to 0 or a denormal is a number still. */
+    if (errno == ERANGE && isinf(t->num.f))
+      return imc_fail_at(err, IMC_E_PARSE, lx->source, t->pos.line, t->pos.col,
+                         "number %.40s... is too large", digits);
   } else {
     long long v = strtoll(digits, NULL, 10);
 
@@ -368,7 +374,7 @@ static int lex_recipe(struct radl_lexer *lx, struct radl_token *t, struct imc_er
     int code = imc_buf_err(&text);
 
     imc_buf_free(&text);
-    return imc_fail(err, code, "recipe too large");
+    return imc_fail(err, code, code == IMC_E_NOMEM ? "out of memory" : "recipe too large");
   }
   t->type = RADL_T_RECIPE;
   t->str = imc_buf_take(&text, NULL);

@@ -12,6 +12,8 @@ static int complete_elems(struct imc_doc *doc, struct imc_elem **list, size_t n,
                           struct imc_elem *(*find)(const struct imc_doc *, const char *),
                           const struct imc_doc *stored, struct imc_err *err)
 {
+  int r;
+
   /* Replacing moves the element to the end of its list (as IM), so walk by count. */
   for (size_t seen = 0, i = 0; seen < n; seen++) {
     struct imc_elem *e = list[i], *def, *copy;
@@ -25,8 +27,8 @@ static int complete_elems(struct imc_doc *doc, struct imc_elem **list, size_t n,
                          "unknown reference to %s '%s'", imc_elem_kind_name(e->kind), e->id);
     if (!(copy = imc_elem_clone(def)))
       return imc_fail(err, IMC_E_NOMEM, "out of memory");
-    if (imc_doc_add_elem(doc, copy, IMC_IFPRESENT_REPLACE, NULL, err))
-      return err->code;
+    if ((r = imc_doc_add_elem(doc, copy, IMC_IFPRESENT_REPLACE, NULL, err)) != 0)
+      return r;
   }
   return 0;
 }
@@ -34,6 +36,7 @@ static int complete_elems(struct imc_doc *doc, struct imc_elem **list, size_t n,
 static int complete_configures(struct imc_doc *doc, const struct imc_doc *stored,
                                struct imc_err *err)
 {
+  int r;
   size_t n = doc->nconfigures;
 
   for (size_t seen = 0, i = 0; seen < n; seen++) {
@@ -48,8 +51,8 @@ static int complete_configures(struct imc_doc *doc, const struct imc_doc *stored
                          "unknown reference to configure '%s'", c->id);
     if (!(copy = imc_configure_clone(def)))
       return imc_fail(err, IMC_E_NOMEM, "out of memory");
-    if (imc_doc_add_configure(doc, copy, IMC_IFPRESENT_REPLACE, NULL, err))
-      return err->code;
+    if ((r = imc_doc_add_configure(doc, copy, IMC_IFPRESENT_REPLACE, NULL, err)) != 0)
+      return r;
   }
   return 0;
 }
@@ -71,6 +74,8 @@ int radl_complete(struct imc_doc *doc, const struct imc_doc *stored, struct imc_
 static int merge_elems(struct imc_doc *doc, struct imc_elem *const *list, size_t n,
                        enum imc_ifpresent ifpresent, struct imc_err *err)
 {
+  int r;
+
   for (size_t i = 0; i < n; i++) {
     struct imc_elem *copy;
     bool added;
@@ -79,8 +84,8 @@ static int merge_elems(struct imc_doc *doc, struct imc_elem *const *list, size_t
       continue;
     if (!(copy = imc_elem_clone(list[i])))
       return imc_fail(err, IMC_E_NOMEM, "out of memory");
-    if (imc_doc_add_elem(doc, copy, ifpresent, &added, err))
-      return err->code;
+    if ((r = imc_doc_add_elem(doc, copy, ifpresent, &added, err)) != 0)
+      return r;
     if (!added)
       imc_log(IMC_LOG_WARN, "ignoring the redefinition of %s '%s'",
               imc_elem_kind_name(list[i]->kind), list[i]->id);
@@ -91,6 +96,8 @@ static int merge_elems(struct imc_doc *doc, struct imc_elem *const *list, size_t
 static int merge_configures(struct imc_doc *doc, const struct imc_doc *update,
                             struct imc_err *err)
 {
+  int r;
+
   for (size_t i = 0; i < update->nconfigures; i++) {
     struct imc_configure *copy;
 
@@ -98,8 +105,8 @@ static int merge_configures(struct imc_doc *doc, const struct imc_doc *update,
       continue;
     if (!(copy = imc_configure_clone(update->configures[i])))
       return imc_fail(err, IMC_E_NOMEM, "out of memory");
-    if (imc_doc_add_configure(doc, copy, IMC_IFPRESENT_REPLACE, NULL, err))
-      return err->code;
+    if ((r = imc_doc_add_configure(doc, copy, IMC_IFPRESENT_REPLACE, NULL, err)) != 0)
+      return r;
   }
   return 0;
 }
@@ -108,6 +115,8 @@ static int merge_configures(struct imc_doc *doc, const struct imc_doc *update,
 static int replace_deploys(struct imc_doc *doc, const struct imc_doc *update,
                            struct imc_err *err)
 {
+  int r;
+
   for (size_t i = 0; i < doc->ndeploys; i++)
     imc_deploy_free(doc->deploys[i]);
   doc->ndeploys = 0;
@@ -124,8 +133,8 @@ static int replace_deploys(struct imc_doc *doc, const struct imc_doc *update,
       imc_deploy_free(copy);
       return imc_fail(err, IMC_E_NOMEM, "out of memory");
     }
-    if (imc_doc_add_deploy(doc, copy, err))
-      return err->code;
+    if ((r = imc_doc_add_deploy(doc, copy, err)) != 0)
+      return r;
   }
   return 0;
 }

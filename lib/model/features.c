@@ -248,17 +248,13 @@ static int add_number(struct imc_features *fs, struct imc_prop *p, struct imc_fe
 {
   struct imc_feature *lo = NULL, *hi = NULL;
 
-  if (p && p->kind != IMC_PROP_RANGE) {
-    if (conflict == IMC_POLICY_ERROR) {
-      int r = conflict_error(f, file, err, "a number conflicts with the earlier value of");
-      imc_feature_free(f);
-      return r;
-    }
-    if (conflict != IMC_POLICY_OTHER) {
-      imc_feature_free(f);
-      return 0;
-    }
-    prop_reset(p, IMC_PROP_RANGE);
+  if (p && p->kind != IMC_PROP_RANGE && conflict != IMC_POLICY_OTHER) {
+    int r = 0;
+
+    if (conflict == IMC_POLICY_ERROR)
+      r = conflict_error(f, file, err, "a number conflicts with the earlier value of");
+    imc_feature_free(f);
+    return r;
   }
   switch (f->op) {
   case IMC_OP_EQ:
@@ -276,7 +272,9 @@ static int add_number(struct imc_features *fs, struct imc_prop *p, struct imc_fe
     lo = f;
     break;
   }
-  /* Both bounds exist before the prop does, so a failure leaves no empty range behind. */
+  /* Both bounds exist before anything changes, so a failure leaves no empty range behind. */
+  if (p && p->kind != IMC_PROP_RANGE)
+    prop_reset(p, IMC_PROP_RANGE);
   if (!p && !(p = append_prop(fs, IMC_PROP_RANGE, f->name))) {
     imc_feature_free(lo);
     imc_feature_free(hi);
@@ -528,22 +526,27 @@ void imc_features_del(struct imc_features *fs, const char *name)
 static int set_feature(struct imc_features *fs, struct imc_feature *f)
 {
   struct imc_prop *p = find_prop(fs, f->name, false);
+  struct imc_feature *hi = NULL;
 
-  if (p) {
-    prop_reset(p, f->type == IMC_V_NUM ? IMC_PROP_RANGE : IMC_PROP_VALUE);
-  } else if (!(p = append_prop(fs, IMC_PROP_VALUE, f->name))) {
+  /* A number is a range with equal bounds: make the second bound before changing anything. */
+  if (f->type == IMC_V_NUM && !(hi = imc_feature_clone(f))) {
     imc_feature_free(f);
     return IMC_E_NOMEM;
   }
-  if (f->type != IMC_V_NUM) {
-    p->kind = IMC_PROP_VALUE;
-    p->value = f;
-    return 0;
-  }
-  p->kind = IMC_PROP_RANGE;
-  p->lo = f;
-  if (!(p->hi = imc_feature_clone(f)))
+  if (p) {
+    prop_reset(p, f->type == IMC_V_NUM ? IMC_PROP_RANGE : IMC_PROP_VALUE);
+  } else if (!(p = append_prop(fs, f->type == IMC_V_NUM ? IMC_PROP_RANGE : IMC_PROP_VALUE,
+                               f->name))) {
+    imc_feature_free(f);
+    imc_feature_free(hi);
     return IMC_E_NOMEM;
+  }
+  if (f->type == IMC_V_NUM) {
+    p->lo = f;
+    p->hi = hi;
+  } else {
+    p->value = f;
+  }
   return 0;
 }
 

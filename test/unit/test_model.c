@@ -1952,6 +1952,36 @@ static void test_contains_merges_by_name_past_index_threshold(void **state)
   imc_features_cleanup(&fs);
 }
 
+/* A setter that runs out of memory changes nothing: the old value stays whole. */
+static void test_features_set_num_out_of_memory_keeps_old_value(void **state)
+{
+  struct imc_num four = {.i = 4};
+
+  (void)state;
+  for (unsigned long n = 1;; n++) {
+    struct imc_features fs;
+    const struct imc_prop *p;
+    int r;
+
+    imc_features_init(&fs);
+    assert_int_equal(imc_features_set_str(&fs, "x", "old"), 0);
+    imc_alloc_fail_at(n);
+    r = imc_features_set_num(&fs, "x", four, "G");
+    imc_alloc_fail_at(0);
+    p = imc_features_prop(&fs, "x");
+    if (r == 0) {
+      assert_int_equal(p->kind, IMC_PROP_RANGE);
+      assert_non_null(p->lo);
+      assert_non_null(p->hi);
+      imc_features_cleanup(&fs);
+      break;
+    }
+    assert_int_equal(r, IMC_E_NOMEM);
+    assert_string_equal(imc_features_str(&fs, "x"), "old");
+    imc_features_cleanup(&fs);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -2043,6 +2073,7 @@ int main(void)
     cmocka_unit_test(test_doc_lookups_and_duplicates_past_index_threshold),
     cmocka_unit_test(test_features_lookups_past_index_threshold),
     cmocka_unit_test(test_contains_merges_by_name_past_index_threshold),
+    cmocka_unit_test(test_features_set_num_out_of_memory_keeps_old_value),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

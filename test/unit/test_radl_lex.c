@@ -122,6 +122,21 @@ static void test_lex_number_too_large_fails(void **state)
   assert_string_equal(err.msg, "t.radl:1:1: number 99999999999999999999 is too large");
 }
 
+static void test_lex_float_past_double_range_fails(void **state)
+{
+  char text[400];
+  enum radl_tok types[1];
+  struct imc_err err = {0};
+
+  (void)state;
+  memset(text, '9', 330);
+  memcpy(text + 330, ".0", 3);
+  assert_int_equal(lex_all(text, NULL, types, 1, &err), -1);
+  assert_int_equal(err.code, IMC_E_PARSE);
+  assert_non_null(strstr(err.msg, "t.radl:1:1: number 9999"));
+  assert_non_null(strstr(err.msg, "... is too large"));
+}
+
 static void test_lex_single_quote_unescapes_only_quote(void **state)
 {
   struct radl_lexer lx;
@@ -358,6 +373,7 @@ int main(void)
     cmocka_unit_test(test_lex_number_then_unit),
     cmocka_unit_test(test_lex_number_with_dot_is_float),
     cmocka_unit_test(test_lex_number_too_large_fails),
+    cmocka_unit_test(test_lex_float_past_double_range_fails),
     cmocka_unit_test(test_lex_single_quote_unescapes_only_quote),
     cmocka_unit_test(test_lex_string_spans_lines_and_counts_them),
     cmocka_unit_test(test_lex_double_quotes_inside_parentheses),
