@@ -103,7 +103,13 @@ static int dummy_alter(void *ctx, struct imc_vm *vm, const struct imc_elem *chan
       imc_features_set_num(&vm->system->feats, "cpu.count", cpu->num, NULL))
     return nomem(err);
   if (imc_features_num(&changes->feats, "memory.size", "M", &mem)) {
-    struct imc_num n = {.is_float = false, .i = (int64_t)mem};
+    struct imc_num n = {.is_float = false};
+
+    /* A valid RADL can ask for more megabytes than an int64 holds; converting that is
+     * undefined, so it is refused. */
+    if (!(mem >= 0 && mem < 9.2e18))
+      return imc_fail(err, IMC_E_INVAL, "memory.size is out of range");
+    n.i = (int64_t)mem;
 
     if (imc_features_set_num(&vm->system->feats, "memory.size", n, "M"))
       return nomem(err);
@@ -119,8 +125,10 @@ static int dummy_snapshot(void *ctx, struct imc_vm *vm, unsigned disk, const cha
   imc_buf_init(&url, 4096);
   imc_buf_addf(&url, DUMMY_IMAGE_PREFIX "%s", name);
   if (imc_buf_err(&url)) {
+    int code = imc_buf_err(&url);
+
     imc_buf_free(&url);
-    return imc_fail(err, IMC_E_INVAL, "snapshot name too long");
+    return code == IMC_E_NOMEM ? nomem(err) : imc_fail(err, IMC_E_INVAL, "snapshot name too long");
   }
   if (!(*image_url = imc_buf_take(&url, NULL)))
     return nomem(err);

@@ -2,6 +2,7 @@
 /* IM's JSON form of auth data: reading a JSON list of objects, and writing one (redacted or
  * not).  Values are credentials: no message quotes one, and jansson's copies are wiped. */
 #include "auth_int.h"
+#include "json_secret.h"
 #include "imc/alloc.h"
 #include "imc/auth.h"
 
@@ -163,23 +164,6 @@ static int read_json_entry(struct rd *rd, struct imc_auth *a, json_t *obj, size_
   return 0;
 }
 
-/* Wipes the strings of jansson's tree before it is freed: they may be credentials, whatever
- * shape the text had.  jansson nests at most 2048 levels, so the recursion is bounded. */
-static void json_wipe(json_t *j)
-{
-  const char *k;
-  json_t *v;
-  size_t i;
-
-  if (json_is_string(j)) {
-    explicit_bzero((char *)json_string_value(j), json_string_length(j));
-  } else if (json_is_array(j)) {
-    json_array_foreach(j, i, v) json_wipe(v);
-  } else if (json_is_object(j)) {
-    json_object_foreach(j, k, v) json_wipe(v);
-  }
-}
-
 /* IM's JSON form (1.19.1): a list of objects whose values are all strings.  IM takes these
  * values as they are; file() values are resolved (or refused) here as in the line form. */
 int auth_read_json(struct rd *rd, struct imc_auth *a, const char *text, size_t len)
@@ -208,7 +192,7 @@ int auth_read_json(struct rd *rd, struct imc_auth *a, const char *text, size_t l
       goto out;
   }
 out:
-  json_wipe(root);
+  imc_json_wipe(root);
   json_decref(root);
   return r;
 }

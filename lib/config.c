@@ -12,6 +12,7 @@
 #include "imc/model.h"
 #include "config_int.h"
 #include "ini.h"
+#include "json_secret.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -392,6 +393,7 @@ static int parse_users(const struct opt *o, const struct where *w, const char *s
   if (imc_buf_err(&out) || !(v->s = imc_buf_take(&out, NULL)))
     r = ini_nomem(err);
 out:
+  imc_json_wipe(j); /* ADMIN_USER holds passwords */
   json_decref(j);
   ini_buf_wipe_free(&out);
   return r;

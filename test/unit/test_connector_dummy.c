@@ -150,6 +150,21 @@ static void test_dummy_alter_copies_cpu_and_memory_in_megabytes(void **state)
   imc_vm_free(vm);
 }
 
+static void test_dummy_alter_refuses_memory_beyond_int64(void **state)
+{
+  struct fixture *f = *state;
+  struct imc_vm *vm = launch(f, "tok-5");
+  struct imc_doc *changes = NULL;
+  struct imc_err err = {0};
+  const char *text = "system front ( memory.size = 9000000000000000000T )";
+
+  assert_int_equal(radl_parse("c", text, strlen(text), NULL, &changes, &err), 0);
+  assert_int_equal(f->c->alter(f->ctx, vm, changes->systems[0], &err), IMC_E_INVAL);
+  assert_string_equal(err.msg, "memory.size is out of range");
+  imc_doc_free(changes);
+  imc_vm_free(vm);
+}
+
 static void test_dummy_snapshot_images_and_quotas_are_ims(void **state)
 {
   struct fixture *f = *state;
@@ -218,6 +233,8 @@ int main(void)
                                     teardown),
     cmocka_unit_test_setup_teardown(test_dummy_power_sets_states, setup, teardown),
     cmocka_unit_test_setup_teardown(test_dummy_alter_copies_cpu_and_memory_in_megabytes, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_dummy_alter_refuses_memory_beyond_int64, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_dummy_snapshot_images_and_quotas_are_ims, setup,
                                     teardown),
