@@ -575,8 +575,7 @@ int radl_json_print(const struct imc_doc *doc, bool pretty, struct imc_buf *out,
     r = nomem(err);
     goto out;
   }
-  imc_buf_add(out, text, strlen(text));
-  if ((r = imc_buf_err(out)) == IMC_E_TOOBIG)
+  if ((r = imc_buf_add_whole(out, text, strlen(text))) == IMC_E_TOOBIG)
     imc_fail(err, r, "JSON RADL larger than %zu bytes", out->max);
   else if (r)
     nomem(err);

@@ -551,10 +551,8 @@ int radl_print(const struct imc_doc *doc, struct imc_buf *out, struct imc_err *e
   imc_buf_init(&text, out->max);
   if ((r = add_doc(&p, doc)) != 0)
     goto out;
-  if ((r = imc_buf_err(&text)) == 0 && text.len > 0) {
-    imc_buf_add(out, text.data, text.len);
-    r = imc_buf_err(out);
-  }
+  if ((r = imc_buf_err(&text)) == 0 && text.len > 0)
+    r = imc_buf_add_whole(out, text.data, text.len);
   if (r == IMC_E_TOOBIG)
     imc_fail(err, r, "RADL text larger than %zu bytes", out->max);
   else if (r)

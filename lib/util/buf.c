@@ -53,6 +53,18 @@ void imc_buf_add(struct imc_buf *b, const void *p, size_t n)
   b->data[b->len] = '\0';
 }
 
+int imc_buf_add_whole(struct imc_buf *b, const void *p, size_t n)
+{
+  int r;
+
+  if (b->err)
+    return b->err;
+  imc_buf_add(b, p, n);
+  r = b->err;
+  b->err = 0; /* a failed add changed nothing else */
+  return r;
+}
+
 void imc_buf_adds(struct imc_buf *b, const char *s)
 {
   imc_buf_add(b, s, strlen(s));

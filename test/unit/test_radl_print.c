@@ -1030,6 +1030,28 @@ static void test_print_allocation_failures_are_clean(void **state)
   imc_doc_free(doc);
 }
 
+/* A print that does not fit leaves the caller's buffer as it was, error state included. */
+static void test_print_too_large_leaves_out_untouched(void **state)
+{
+  struct imc_doc *doc = parse_ok("system s ( cpu.count >= 1 )");
+  struct imc_buf out;
+  struct imc_err err;
+
+  (void)state;
+  imc_err_clear(&err);
+  imc_buf_init(&out, 16);
+  imc_buf_adds(&out, "before");
+  assert_int_equal(radl_print(doc, &out, &err), IMC_E_TOOBIG);
+  assert_string_equal(imc_buf_cstr(&out), "before");
+  assert_int_equal(imc_buf_err(&out), 0);
+  imc_err_clear(&err);
+  assert_int_equal(radl_json_print(doc, false, &out, &err), IMC_E_TOOBIG);
+  assert_string_equal(imc_buf_cstr(&out), "before");
+  assert_int_equal(imc_buf_err(&out), 0);
+  imc_buf_free(&out);
+  imc_doc_free(doc);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1102,6 +1124,7 @@ int main(void)
     cmocka_unit_test(test_print_round_trips_tricky_strings),
     cmocka_unit_test(test_print_round_trips_built_document),
     cmocka_unit_test(test_print_allocation_failures_are_clean),
+    cmocka_unit_test(test_print_too_large_leaves_out_untouched),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1032,6 +1032,21 @@ static void test_hash_str_distinguishes_and_handles_null(void **state)
   assert_true(imc_hash_mix(1, 2) != imc_hash_mix(2, 1));
 }
 
+static void test_buf_add_whole_all_or_nothing(void **state)
+{
+  struct imc_buf b;
+
+  (void)state;
+  imc_buf_init(&b, 8);
+  assert_int_equal(imc_buf_add_whole(&b, "abc", 3), 0);
+  assert_int_equal(imc_buf_add_whole(&b, "0123456789", 10), IMC_E_TOOBIG);
+  assert_string_equal(imc_buf_cstr(&b), "abc");
+  assert_int_equal(imc_buf_err(&b), 0);
+  assert_int_equal(imc_buf_add_whole(&b, "de", 2), 0);
+  assert_string_equal(imc_buf_cstr(&b), "abcde");
+  imc_buf_free(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1099,6 +1114,7 @@ int main(void)
     cmocka_unit_test(test_index_finds_every_element_when_all_hashes_collide),
     cmocka_unit_test(test_index_growth_failure_drops_the_index),
     cmocka_unit_test(test_hash_str_distinguishes_and_handles_null),
+    cmocka_unit_test(test_buf_add_whole_all_or_nothing),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

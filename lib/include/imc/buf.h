@@ -29,6 +29,10 @@ void imc_buf_adds(struct imc_buf *b, const char *s);
 void imc_buf_addc(struct imc_buf *b, char c);
 void imc_buf_addf(struct imc_buf *b, const char *fmt, ...) IMC_PRINTF(2, 3);
 void imc_buf_vaddf(struct imc_buf *b, const char *fmt, va_list ap) IMC_PRINTF(2, 0);
+/* Appends all n bytes or nothing, and leaves b (its error included) as it was when it
+ * fails: for writers that promise to leave the caller's buffer untouched on failure.
+ * Returns 0, IMC_E_TOOBIG or IMC_E_NOMEM (or b's own earlier failure, changing nothing). */
+int imc_buf_add_whole(struct imc_buf *b, const void *p, size_t n);
 /* Returns 0 or the first failure. */
 int imc_buf_err(const struct imc_buf *b);
 /* The contents as a C string (never NULL; "" when empty).  Borrowed. */
