@@ -2,6 +2,7 @@
 /* Document elements and the document itself (IM's RADL class). */
 #include "imc/alloc.h"
 #include "imc/model.h"
+#include "model_int.h"
 
 #include <string.h>
 
@@ -10,21 +11,6 @@ const char *imc_elem_kind_name(enum imc_elem_kind kind)
   static const char *const names[] = {"description", "network", "system", "ansible"};
 
   return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
-}
-
-static bool str_equal(const char *a, const char *b)
-{
-  if (!a || !b)
-    return a == b;
-  return strcmp(a, b) == 0;
-}
-
-static int dup_opt(char **dst, const char *src)
-{
-  *dst = NULL;
-  if (src && !(*dst = imc_strdup(src)))
-    return IMC_E_NOMEM;
-  return 0;
 }
 
 /* --- elements ---------------------------------------------------------------------- */
@@ -37,7 +23,7 @@ struct imc_elem *imc_elem_new(enum imc_elem_kind kind, const char *id)
     return NULL;
   e->kind = kind;
   imc_features_init(&e->feats);
-  if (dup_opt(&e->id, id)) {
+  if (imc_strdup_opt(&e->id, id)) {
     imc_free(e);
     return NULL;
   }
@@ -72,7 +58,7 @@ bool imc_elem_equal(const struct imc_elem *a, const struct imc_elem *b)
 {
   if (!a || !b)
     return a == b;
-  return a->kind == b->kind && a->reference == b->reference && str_equal(a->id, b->id) &&
+  return a->kind == b->kind && a->reference == b->reference && imc_str_eq_opt(a->id, b->id) &&
          imc_features_equal(&a->feats, &b->feats);
 }
 
@@ -82,7 +68,7 @@ struct imc_configure *imc_configure_new(const char *id)
 {
   struct imc_configure *c = imc_calloc(1, sizeof *c);
 
-  if (c && dup_opt(&c->id, id)) {
+  if (c && imc_strdup_opt(&c->id, id)) {
     imc_free(c);
     return NULL;
   }
@@ -107,7 +93,7 @@ struct imc_configure *imc_configure_clone(const struct imc_configure *c)
   n->reference = c->reference;
   n->pos = c->pos;
   n->recipe_pos = c->recipe_pos;
-  if (dup_opt(&n->recipe, c->recipe)) {
+  if (imc_strdup_opt(&n->recipe, c->recipe)) {
     imc_configure_free(n);
     return NULL;
   }
@@ -116,8 +102,8 @@ struct imc_configure *imc_configure_clone(const struct imc_configure *c)
 
 static bool configure_equal(const struct imc_configure *a, const struct imc_configure *b)
 {
-  return str_equal(a->id, b->id) && a->reference == b->reference &&
-         str_equal(a->recipe, b->recipe);
+  return imc_str_eq_opt(a->id, b->id) && a->reference == b->reference &&
+         imc_str_eq_opt(a->recipe, b->recipe);
 }
 
 /* --- contextualize -------------------------------------------------------------------- */
@@ -138,7 +124,7 @@ static bool item_eq(const void *ctx, size_t pos, const void *key)
 {
   const struct imc_ctxt_item *a = ((const struct imc_ctxt *)ctx)->items[pos], *b = key;
 
-  return str_equal(a->system, b->system) && str_equal(a->configure, b->configure);
+  return imc_str_eq_opt(a->system, b->system) && imc_str_eq_opt(a->configure, b->configure);
 }
 
 static uint64_t item_hash(const void *ctx, size_t pos)
@@ -148,7 +134,7 @@ static uint64_t item_hash(const void *ctx, size_t pos)
 
 static bool option_eq(const void *ctx, size_t pos, const void *key)
 {
-  return str_equal(((const struct imc_ctxt *)ctx)->options[pos]->name, key);
+  return imc_str_eq_opt(((const struct imc_ctxt *)ctx)->options[pos]->name, key);
 }
 
 static uint64_t option_hash(const void *ctx, size_t pos)
@@ -243,8 +229,8 @@ static struct imc_ctxt_item *ctxt_item_clone(const struct imc_ctxt_item *it)
     return NULL;
   c->step = it->step;
   c->pos = it->pos;
-  if (dup_opt(&c->system, it->system) || dup_opt(&c->configure, it->configure) ||
-      dup_opt(&c->tool, it->tool)) {
+  if (imc_strdup_opt(&c->system, it->system) || imc_strdup_opt(&c->configure, it->configure) ||
+      imc_strdup_opt(&c->tool, it->tool)) {
     imc_ctxt_item_free(c);
     return NULL;
   }
@@ -284,8 +270,8 @@ static bool ctxt_equal(const struct imc_ctxt *a, const struct imc_ctxt *b)
   for (size_t i = 0; i < a->nitems; i++) {
     const struct imc_ctxt_item *x = a->items[i], *y = b->items[i];
 
-    if (!str_equal(x->system, y->system) || !str_equal(x->configure, y->configure) ||
-        !imc_num_equal(x->step, y->step) || !str_equal(x->tool, y->tool))
+    if (!imc_str_eq_opt(x->system, y->system) || !imc_str_eq_opt(x->configure, y->configure) ||
+        !imc_num_equal(x->step, y->step) || !imc_str_eq_opt(x->tool, y->tool))
       return false;
   }
   for (size_t i = 0; i < a->noptions; i++)
@@ -313,7 +299,7 @@ static struct imc_deploy *deploy_clone(const struct imc_deploy *d)
     return NULL;
   c->count = d->count;
   c->pos = d->pos;
-  if (dup_opt(&c->system, d->system) || dup_opt(&c->cloud, d->cloud)) {
+  if (imc_strdup_opt(&c->system, d->system) || imc_strdup_opt(&c->cloud, d->cloud)) {
     imc_deploy_free(c);
     return NULL;
   }
@@ -322,8 +308,8 @@ static struct imc_deploy *deploy_clone(const struct imc_deploy *d)
 
 static bool deploy_equal(const struct imc_deploy *a, const struct imc_deploy *b)
 {
-  return str_equal(a->system, b->system) && imc_num_equal(a->count, b->count) &&
-         str_equal(a->cloud, b->cloud);
+  return imc_str_eq_opt(a->system, b->system) && imc_num_equal(a->count, b->count) &&
+         imc_str_eq_opt(a->cloud, b->cloud);
 }
 
 /* --- the document --------------------------------------------------------------------- */
@@ -335,7 +321,7 @@ struct imc_doc *imc_doc_new(const char *source)
   if (!doc)
     return NULL;
   imc_ctxt_init(&doc->ctxt);
-  if (dup_opt(&doc->source, source)) {
+  if (imc_strdup_opt(&doc->source, source)) {
     imc_free(doc);
     return NULL;
   }
@@ -392,7 +378,7 @@ static struct imc_elem ***elem_list(struct imc_doc *doc, enum imc_elem_kind kind
 /* Index callbacks: ctx is the array of element (or configure) pointers. */
 static bool elem_eq(const void *ctx, size_t pos, const void *key)
 {
-  return str_equal(((struct imc_elem *const *)ctx)[pos]->id, key);
+  return imc_str_eq_opt(((struct imc_elem *const *)ctx)[pos]->id, key);
 }
 
 static uint64_t elem_hash(const void *ctx, size_t pos)
@@ -402,7 +388,7 @@ static uint64_t elem_hash(const void *ctx, size_t pos)
 
 static bool configure_eq(const void *ctx, size_t pos, const void *key)
 {
-  return str_equal(((struct imc_configure *const *)ctx)[pos]->id, key);
+  return imc_str_eq_opt(((struct imc_configure *const *)ctx)[pos]->id, key);
 }
 
 static uint64_t configure_hash(const void *ctx, size_t pos)

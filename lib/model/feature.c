@@ -90,12 +90,12 @@ void imc_feature_free(struct imc_feature *f)
   imc_free(f);
 }
 
-static int copy_str(char **dst, const char *src)
+int imc_strdup_opt(char **dst, const char *src)
 {
-  if (!src)
-    return 0;
-  *dst = imc_strdup(src);
-  return *dst ? 0 : IMC_E_NOMEM;
+  *dst = NULL;
+  if (src && !(*dst = imc_strdup(src)))
+    return IMC_E_NOMEM;
+  return 0;
 }
 
 struct imc_feature *imc_feature_clone(const struct imc_feature *f)
@@ -106,14 +106,14 @@ struct imc_feature *imc_feature_clone(const struct imc_feature *f)
     return NULL;
   c->num = f->num;
   c->pos = f->pos;
-  if (copy_str(&c->unit, f->unit) || copy_str(&c->str, f->str))
+  if (imc_strdup_opt(&c->unit, f->unit) || imc_strdup_opt(&c->str, f->str))
     goto fail;
   if (f->nlist) {
     c->list = imc_calloc(f->nlist, sizeof *c->list);
     if (!c->list)
       goto fail;
     for (; c->nlist < f->nlist; c->nlist++)
-      if (copy_str(&c->list[c->nlist], f->list[c->nlist]))
+      if (imc_strdup_opt(&c->list[c->nlist], f->list[c->nlist]))
         goto fail;
   }
   if (f->sub) {
@@ -141,7 +141,7 @@ double imc_feature_num_in(const struct imc_feature *f, const char *unit)
   return f->num.is_float ? v : nearbyint(v);
 }
 
-static bool str_equal(const char *a, const char *b)
+bool imc_str_eq_opt(const char *a, const char *b)
 {
   if (!a || !b)
     return a == b;
@@ -149,7 +149,7 @@ static bool str_equal(const char *a, const char *b)
 }
 
 /* Values only: the operator and name are compared by the callers that need them. */
-static bool value_equal(const struct imc_feature *a, const struct imc_feature *b)
+bool imc_feature_value_equal(const struct imc_feature *a, const struct imc_feature *b)
 {
   if (a->type != b->type)
     return false;
@@ -158,12 +158,12 @@ static bool value_equal(const struct imc_feature *a, const struct imc_feature *b
     return imc_feature_num_in(a, NULL) == imc_feature_num_in(b, NULL) &&
            a->num.is_float == b->num.is_float;
   case IMC_V_STR:
-    return str_equal(a->str, b->str);
+    return imc_str_eq_opt(a->str, b->str);
   case IMC_V_LIST:
     if (a->nlist != b->nlist)
       return false;
     for (size_t i = 0; i < a->nlist; i++)
-      if (!str_equal(a->list[i], b->list[i]))
+      if (!imc_str_eq_opt(a->list[i], b->list[i]))
         return false;
     return true;
   case IMC_V_FEATURES:
@@ -176,15 +176,9 @@ bool imc_feature_equal(const struct imc_feature *a, const struct imc_feature *b)
 {
   if (!a || !b)
     return a == b;
-  if (a->op != b->op || !str_equal(a->name, b->name))
+  if (a->op != b->op || !imc_str_eq_opt(a->name, b->name))
     return false;
   if (a->op == IMC_OP_SOFT && !imc_num_equal(a->num, b->num))
     return false;
-  return value_equal(a, b);
-}
-
-/* Exposed to features.c through model_int.h. */
-bool imc_feature_value_equal(const struct imc_feature *a, const struct imc_feature *b)
-{
-  return value_equal(a, b);
+  return imc_feature_value_equal(a, b);
 }

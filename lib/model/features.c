@@ -67,13 +67,6 @@ void imc_features_free(struct imc_features *fs)
   imc_free(fs);
 }
 
-static bool name_equal(const char *a, const char *b)
-{
-  if (!a || !b)
-    return a == b;
-  return strcmp(a, b) == 0;
-}
-
 /* Soft groups have no name: they live in the one prop of kind SOFT, indexed under NULL. */
 static bool prop_is(const struct imc_prop *p, const char *name)
 {
@@ -134,7 +127,7 @@ static const char *item_key(const struct imc_feature *item)
 
 static bool item_eq(const void *ctx, size_t pos, const void *key)
 {
-  return name_equal(item_key(((const struct imc_prop *)ctx)->items[pos]), key);
+  return imc_str_eq_opt(item_key(((const struct imc_prop *)ctx)->items[pos]), key);
 }
 
 static uint64_t item_hash(const void *ctx, size_t pos)
@@ -151,7 +144,7 @@ static struct imc_feature *find_item(const struct imc_prop *p, const char *key)
     return pos == SIZE_MAX ? NULL : p->items[pos];
   }
   for (size_t i = 0; i < p->nitems; i++)
-    if (name_equal(item_key(p->items[i]), key))
+    if (imc_str_eq_opt(item_key(p->items[i]), key))
       return p->items[i];
   return NULL;
 }
@@ -452,7 +445,7 @@ bool imc_features_equal(const struct imc_features *a, const struct imc_features 
   for (size_t i = 0; i < a->nprops; i++) {
     const struct imc_prop *pa = &a->props[i], *pb = &b->props[i];
 
-    if (pa->kind != pb->kind || !name_equal(pa->name, pb->name))
+    if (pa->kind != pb->kind || !imc_str_eq_opt(pa->name, pb->name))
       return false;
     switch (pa->kind) {
     case IMC_PROP_VALUE:
