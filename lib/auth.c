@@ -665,12 +665,11 @@ int imc_auth_check(const struct imc_auth *a, struct imc_err *err)
  * OpenStack VOMS's `proxy`, LibCloud driver arguments (`key`, `secret`, `api_key`), tokens of
  * the IM, EGI, Kubernetes, Vault and EC2 STS. */
 static const char *const secret_keys[] = {
-  "password",   "token",       "private_key",   "key",          "secret",
-  "secret_key", "proxy",       "client_secret", "api_key",      "apikey",
-  "passphrase", "credentials", "auth_token",    "access_token",
+  "key", "proxy", "api_key", "apikey", "credentials",
 };
 
-/* Any key with one of these inside, whatever its case. */
+/* Any key with one of these inside, whatever its case (password, token, private_key,
+ * secret_key, client_secret, auth_token, access_token, passphrase, ...). */
 static const char *const secret_parts[] = {
   "password", "passwd", "token", "secret", "private", "passphrase",
 };
