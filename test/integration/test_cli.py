@@ -8,6 +8,7 @@ Each test_* function is one behaviour; every one runs (a failure does not stop t
 and the script exits 1 if any failed.  Each imc run has a timeout."""
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -85,9 +86,17 @@ class Result:
         return "exit %d\n--- stdout\n%s--- stderr\n%s" % (self.code, self.out, self.err)
 
 
+SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:")
+
+
 def imc(*args, stdin=None, cwd=None):
     proc = subprocess.run([IMC] + list(args), input=stdin, capture_output=True, text=True,
                           timeout=TIMEOUT, cwd=cwd)
+    # Under the sanitizer build a report may not change the exit status a test expects: any
+    # report fails the run, whatever the test checks next.
+    if SANITIZER_REPORT.search(proc.stderr):
+        sys.stderr.write(proc.stderr)
+        sys.exit("sanitizer report from: imc %s" % " ".join(args))
     return Result(proc)
 
 
