@@ -53,9 +53,9 @@ void imc_store_vm_cleanup(struct imc_store_vm *vm);
 void imc_store_vms_free(struct imc_store_vm *vms, size_t n);
 
 /* Opens (creating when needed) the store named by url: a path or "sqlite:///path" for SQLite.
- * SQLite runs in WAL mode with synchronous=NORMAL (a process crash loses nothing committed;
- * the project's crash model).  The schema carries a version; a newer one than this build knows is an
- * error, an older one is migrated.  The store may be used from several threads. */
+ * SQLite runs in WAL mode with synchronous=NORMAL: the crash model is a process crash, which
+ * loses nothing committed.  The schema carries a version; a newer one than this build knows
+ * is an error, an older one is migrated.  The store may be used from several threads. */
 int imc_store_open(const char *url, struct imc_store **out, struct imc_err *err);
 void imc_store_close(struct imc_store *st);
 
