@@ -121,18 +121,10 @@ static int replace_deploys(struct imc_doc *doc, const struct imc_doc *update,
     imc_deploy_free(doc->deploys[i]);
   doc->ndeploys = 0;
   for (size_t i = 0; i < update->ndeploys; i++) {
-    const struct imc_deploy *d = update->deploys[i];
-    struct imc_deploy *copy = imc_calloc(1, sizeof *copy);
+    struct imc_deploy *copy = imc_deploy_clone(update->deploys[i]);
 
     if (!copy)
       return imc_fail(err, IMC_E_NOMEM, "out of memory");
-    copy->count = d->count;
-    copy->pos = d->pos;
-    if (!(copy->system = imc_strdup(d->system)) ||
-        (d->cloud && !(copy->cloud = imc_strdup(d->cloud)))) {
-      imc_deploy_free(copy);
-      return imc_fail(err, IMC_E_NOMEM, "out of memory");
-    }
     if ((r = imc_doc_add_deploy(doc, copy, err)) != 0)
       return r;
   }

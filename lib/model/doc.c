@@ -291,7 +291,7 @@ void imc_deploy_free(struct imc_deploy *d)
   imc_free(d);
 }
 
-static struct imc_deploy *deploy_clone(const struct imc_deploy *d)
+struct imc_deploy *imc_deploy_clone(const struct imc_deploy *d)
 {
   struct imc_deploy *c = imc_calloc(1, sizeof *c);
 
@@ -580,7 +580,7 @@ struct imc_doc *imc_doc_clone(const struct imc_doc *doc)
       goto fail;
   }
   for (size_t i = 0; i < doc->ndeploys; i++) {
-    struct imc_deploy *d = deploy_clone(doc->deploys[i]);
+    struct imc_deploy *d = imc_deploy_clone(doc->deploys[i]);
 
     if (!d || imc_doc_add_deploy(c, d, NULL))
       goto fail;

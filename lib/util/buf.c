@@ -153,6 +153,7 @@ int imc_read_stream(FILE *f, const char *name, struct imc_buf *b, struct imc_err
     if (imc_buf_err(b))
       break;
   }
+  explicit_bzero(chunk, sizeof chunk); /* what was read may be a config or auth file */
   if (ferror(f))
     return imc_fail(err, IMC_E_IO, "%s: read error: %s", name, strerror(errno));
   if (imc_buf_err(b) == IMC_E_TOOBIG)

@@ -196,6 +196,8 @@ struct imc_deploy {
 };
 
 void imc_deploy_free(struct imc_deploy *d);
+/* A copy of d, or NULL. */
+struct imc_deploy *imc_deploy_clone(const struct imc_deploy *d);
 
 /* A whole RADL document.  Printing order: description, ansible hosts, networks, systems,
  * configures, contextualize, deploys (IM's order). */
