@@ -183,7 +183,8 @@ static int dummy_quotas(void *ctx, struct imc_quota *quotas, size_t *n, struct i
 const struct imc_connector imc_connector_dummy = {
   .name = "Dummy",
   .abi = IMC_CONNECTOR_ABI,
-  .caps = IMC_CAP_ALTER | IMC_CAP_SNAPSHOT | IMC_CAP_IMAGES | IMC_CAP_QUOTAS,
+  .caps = IMC_CAP_ALTER | IMC_CAP_SNAPSHOT | IMC_CAP_IMAGES | IMC_CAP_QUOTAS | IMC_CAP_NO_AUTH |
+          IMC_CAP_NO_CTXT,
   .ctx_size = sizeof(struct dummy_ctx),
   .open = dummy_open,
   .close = dummy_close,

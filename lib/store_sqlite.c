@@ -1,20 +1,27 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The SQLite store: one connection in WAL mode, every statement prepared once at open and
- * always bound (no SQL is ever built from values), a recursive mutex that serialises the
- * connection between threads and is held from begin to the outermost commit, so that a
- * transaction sees no other thread's writes and no other thread's rollback undoes them.
+ * always bound (no SQL is ever built from values).  store.c holds the mutex around every
+ * operation here, and from begin to the outermost commit.
+ *
+ * Claims are rows of infra_lock naming the handle (a random id), its process and the process's
+ * start time; a row whose process is gone, or whose pid now names a newer process, is stale and
+ * may be taken over.  Two handles of one process exclude each other: their ids differ.
  *
  * Messages carry ids and SQLite's words, never row contents: radl and extra may hold secrets. */
 #include "imc/alloc.h"
 #include "imc/store.h"
 #include "store_int.h"
 
-#include <pthread.h>
+#include <inttypes.h>
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 5000
+#define HOLDER_BYTES    16
 
 /* Each entry moves the schema from version i to i + 1 and records the new version; the
  * schema version this build knows is the number of entries. */
@@ -36,6 +43,14 @@ static const char *const migrations[] = {
   " text TEXT NOT NULL);"
   "CREATE INDEX log_by_vm ON log(infra_id, vm_id, seq);"
   "INSERT INTO meta(key, value) VALUES('schema_version', 1);",
+  /* meta holds the engine's values too: an INTEGER column would turn "0123" into 123. */
+  "CREATE TABLE meta_text(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+  "INSERT INTO meta_text(key, value) SELECT key, CAST(value AS TEXT) FROM meta;"
+  "DROP TABLE meta;"
+  "ALTER TABLE meta_text RENAME TO meta;"
+  "CREATE TABLE infra_lock(infra_id TEXT PRIMARY KEY, holder TEXT NOT NULL,"
+  " pid INTEGER NOT NULL, started INTEGER NOT NULL);"
+  "UPDATE meta SET value = '2' WHERE key = 'schema_version';",
 };
 
 #define SCHEMA_VERSION ((long long)(sizeof migrations / sizeof migrations[0]))
@@ -66,7 +81,14 @@ static const char *const migrations[] = {
   X(ST_GET_VMS, "SELECT " VM_COLUMNS " FROM vm WHERE infra_id = ?1 ORDER BY id")               \
   X(ST_INTENTS, "SELECT " VM_COLUMNS " FROM vm WHERE launch = ?1 ORDER BY infra_id, id")       \
   X(ST_ADD_LOG, "INSERT INTO log(infra_id, vm_id, at, text) VALUES(?1, ?2, ?3, ?4)")           \
-  X(ST_GET_LOG, "SELECT text FROM log WHERE infra_id = ?1 AND vm_id = ?2 ORDER BY seq")
+  X(ST_GET_LOG, "SELECT text FROM log WHERE infra_id = ?1 AND vm_id = ?2 ORDER BY seq")        \
+  X(ST_GET_META, "SELECT value FROM meta WHERE key = ?1")                                      \
+  X(ST_INIT_META, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO NOTHING")   \
+  X(ST_GET_CLAIM, "SELECT holder, pid, started FROM infra_lock WHERE infra_id = ?1")           \
+  X(ST_PUT_CLAIM, "INSERT OR REPLACE INTO infra_lock(infra_id, holder, pid, started) "         \
+                  "VALUES(?1, ?2, ?3, ?4)")                                                    \
+  X(ST_DEL_CLAIM, "DELETE FROM infra_lock WHERE infra_id = ?1 AND holder = ?2")                \
+  X(ST_DEL_CLAIMS, "DELETE FROM infra_lock WHERE holder = ?1")
 
 enum store_stmt {
 #define STORE_STMT_ENUM(name, sql) name,
@@ -81,190 +103,121 @@ static const char *const stmt_sql[] = {
 #undef STORE_STMT_SQL
 };
 
-/* Stored by name, so the file reads well and does not depend on the enum's order. */
-static const char *const launch_names[] = {
-  [IMC_LAUNCH_INTENT] = "intent",
-  [IMC_LAUNCH_DONE] = "done",
-  [IMC_LAUNCH_FAILED] = "failed",
-};
-
-#define NLAUNCH (sizeof launch_names / sizeof launch_names[0])
-
-struct imc_store {
+struct sqlite_store {
+  struct imc_store base; /* first: store.c sees only this */
   sqlite3 *db;
-  pthread_mutex_t lock; /* recursive: held by the thread inside a transaction */
-  unsigned depth;       /* begin/commit nesting of that thread */
-  bool doomed;          /* an inner level rolled back: the outermost one must too */
-  char *path;           /* for messages */
+  char *path;                        /* for messages */
+  char holder[2 * HOLDER_BYTES + 1]; /* this handle's id in infra_lock */
   sqlite3_stmt *stmt[ST_COUNT];
 };
+
+static struct sqlite_store *sq(struct imc_store *st)
+{
+  return (struct sqlite_store *)st;
+}
 
 /* --- errors and statements --------------------------------------------------------------- */
 
 /* The connection's last failure as an imc error; call before resetting the statement. */
-static int db_fail(struct imc_store *st, const char *what, struct imc_err *err)
+static int db_fail(struct sqlite_store *s, const char *what, struct imc_err *err)
 {
-  if ((sqlite3_errcode(st->db) & 0xff) == SQLITE_NOMEM)
+  if ((sqlite3_errcode(s->db) & 0xff) == SQLITE_NOMEM)
     return imc_fail(err, IMC_E_NOMEM, "store: %s: out of memory", what);
-  return imc_fail(err, IMC_E_IO, "store: %s: %s", what, sqlite3_errmsg(st->db));
+  return imc_fail(err, IMC_E_IO, "store: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
 /* Leaves a statement ready for its next use. */
-static void stmt_done(sqlite3_stmt *s)
+static void stmt_done(sqlite3_stmt *stmt)
 {
-  sqlite3_reset(s);
-  sqlite3_clear_bindings(s);
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
 }
 
-static int bind_str(sqlite3_stmt *s, int col, const char *v)
+static int bind_str(sqlite3_stmt *stmt, int col, const char *v)
 {
   /* SQLITE_STATIC: the statement is stepped and reset before the caller's string can go. */
-  return v ? sqlite3_bind_text(s, col, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, col);
+  return v ? sqlite3_bind_text(stmt, col, v, -1, SQLITE_STATIC) : sqlite3_bind_null(stmt, col);
 }
 
 /* Steps a statement that returns no rows, then resets it. */
-static int stmt_run(struct imc_store *st, sqlite3_stmt *s, const char *what, struct imc_err *err)
+static int stmt_run(struct sqlite_store *s, sqlite3_stmt *stmt, const char *what,
+                    struct imc_err *err)
 {
   int r = 0;
 
-  if (sqlite3_step(s) != SQLITE_DONE)
-    r = db_fail(st, what, err);
-  stmt_done(s);
+  if (sqlite3_step(stmt) != SQLITE_DONE)
+    r = db_fail(s, what, err);
+  stmt_done(stmt);
+  return r;
+}
+
+/* For a statement whose binding failed: the error, and the statement reset. */
+static int bind_fail(struct sqlite_store *s, sqlite3_stmt *stmt, const char *what,
+                     struct imc_err *err)
+{
+  int r = db_fail(s, what, err);
+
+  stmt_done(stmt);
   return r;
 }
 
 /* A copy of a text column into *out: NULL stays NULL, "" stays "". */
-static int column_dup(sqlite3_stmt *s, int col, char **out)
+static int column_dup(sqlite3_stmt *stmt, int col, char **out)
 {
   const unsigned char *p;
 
   *out = NULL;
-  if (sqlite3_column_type(s, col) == SQLITE_NULL)
+  if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
     return 0;
-  p = sqlite3_column_text(s, col);
+  p = sqlite3_column_text(stmt, col);
   if (!p)
     return IMC_E_NOMEM; /* SQLite could not convert the value */
-  *out = imc_strndup((const char *)p, (size_t)sqlite3_column_bytes(s, col));
+  *out = imc_strndup((const char *)p, (size_t)sqlite3_column_bytes(stmt, col));
   return *out ? 0 : IMC_E_NOMEM;
 }
 
-static void lock(struct imc_store *st)
+/* --- transactions ------------------------------------------------------------------------ */
+
+static int sq_begin(struct imc_store *st, struct imc_err *err)
 {
-  pthread_mutex_lock(&st->lock);
+  return stmt_run(sq(st), sq(st)->stmt[ST_BEGIN], "begin", err);
 }
 
-static void unlock(struct imc_store *st)
+static int sq_commit(struct imc_store *st, struct imc_err *err)
 {
-  pthread_mutex_unlock(&st->lock);
+  return stmt_run(sq(st), sq(st)->stmt[ST_COMMIT], "commit", err);
 }
 
-/* --- transactions (lock held) ------------------------------------------------------------ */
-
-static int tx_begin(struct imc_store *st, struct imc_err *err)
+/* A failed statement may already have ended the transaction inside SQLite. */
+static void sq_abort(struct imc_store *st)
 {
-  if (st->depth == 0) {
-    int r = stmt_run(st, st->stmt[ST_BEGIN], "begin", err);
-
-    if (r)
-      return r;
-    st->doomed = false;
-  }
-  st->depth++;
-  return 0;
-}
-
-/* Ends the transaction; a failed statement may already have ended it inside SQLite. */
-static void tx_abort(struct imc_store *st)
-{
-  if (!sqlite3_get_autocommit(st->db))
-    stmt_run(st, st->stmt[ST_ROLLBACK], "rollback", NULL);
-}
-
-static void tx_rollback(struct imc_store *st)
-{
-  if (--st->depth > 0) {
-    st->doomed = true;
-    return;
-  }
-  tx_abort(st);
-}
-
-static int tx_commit(struct imc_store *st, struct imc_err *err)
-{
-  int r;
-
-  if (--st->depth > 0)
-    return 0;
-  if (st->doomed) {
-    tx_abort(st);
-    return imc_fail(err, IMC_E_IO, "store: commit: a nested transaction was rolled back");
-  }
-  if ((r = stmt_run(st, st->stmt[ST_COMMIT], "commit", err)) != 0)
-    tx_abort(st);
-  return r;
-}
-
-/* begin takes the lock and keeps it until the outermost commit or rollback releases it. */
-int imc_store_begin(struct imc_store *st, struct imc_err *err)
-{
-  int r;
-
-  lock(st);
-  if ((r = tx_begin(st, err)) != 0)
-    unlock(st);
-  return r;
-}
-
-int imc_store_commit(struct imc_store *st, struct imc_err *err)
-{
-  int r;
-
-  lock(st);
-  if (st->depth == 0) {
-    unlock(st);
-    return imc_fail(err, IMC_E_INTERNAL, "store: commit without begin");
-  }
-  r = tx_commit(st, err);
-  unlock(st);
-  unlock(st); /* the level taken by imc_store_begin */
-  return r;
-}
-
-void imc_store_rollback(struct imc_store *st)
-{
-  lock(st);
-  if (st->depth == 0) {
-    unlock(st);
-    return;
-  }
-  tx_rollback(st);
-  unlock(st);
-  unlock(st);
+  if (!sqlite3_get_autocommit(sq(st)->db))
+    stmt_run(sq(st), sq(st)->stmt[ST_ROLLBACK], "rollback", NULL);
 }
 
 /* --- open and close ---------------------------------------------------------------------- */
 
 /* Runs one pragma and checks the value it reports, when it reports one. */
-static int pragma(struct imc_store *st, const char *sql, const char *want, struct imc_err *err)
+static int pragma(struct sqlite_store *s, const char *sql, const char *want, struct imc_err *err)
 {
-  sqlite3_stmt *s = NULL;
+  sqlite3_stmt *stmt = NULL;
   int r = 0, rc;
 
   /* A file that is not a database fails here first: name it. */
-  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-    return db_fail(st, st->path, err);
-  rc = sqlite3_step(s);
+  if (sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    return db_fail(s, s->path, err);
+  rc = sqlite3_step(stmt);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    r = db_fail(st, st->path, err);
+    r = db_fail(s, s->path, err);
   else if (want && (rc != SQLITE_ROW ||
-                    sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), want) != 0))
-    r = imc_fail(err, IMC_E_IO, "store: %s: %s did not take effect", st->path, sql);
-  sqlite3_finalize(s);
+                    sqlite3_stricmp((const char *)sqlite3_column_text(stmt, 0), want) != 0))
+    r = imc_fail(err, IMC_E_IO, "store: %s: %s did not take effect", s->path, sql);
+  sqlite3_finalize(stmt);
   return r;
 }
 
 /* The schema version in the file; 0 for a new file. */
-static int schema_version(struct imc_store *st, long long *version, struct imc_err *err)
+static int schema_version(struct sqlite_store *s, long long *version, struct imc_err *err)
 {
   static const char *const sql[] = {
     "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
@@ -274,17 +227,17 @@ static int schema_version(struct imc_store *st, long long *version, struct imc_e
 
   *version = 0;
   for (size_t i = 0; i < 2 && r == 0; i++) {
-    sqlite3_stmt *s = NULL;
+    sqlite3_stmt *stmt = NULL;
     int rc;
 
-    if (sqlite3_prepare_v2(st->db, sql[i], -1, &s, NULL) != SQLITE_OK)
-      return db_fail(st, "read schema version", err);
-    rc = sqlite3_step(s);
+    if (sqlite3_prepare_v2(s->db, sql[i], -1, &stmt, NULL) != SQLITE_OK)
+      return db_fail(s, "read schema version", err);
+    rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
-      *version = sqlite3_column_int64(s, 0);
+      *version = sqlite3_column_int64(stmt, 0);
     else if (rc != SQLITE_DONE)
-      r = db_fail(st, "read schema version", err);
-    sqlite3_finalize(s);
+      r = db_fail(s, "read schema version", err);
+    sqlite3_finalize(stmt);
     if (*version == 0)
       break; /* no meta table, or no version row in it */
   }
@@ -292,43 +245,43 @@ static int schema_version(struct imc_store *st, long long *version, struct imc_e
 }
 
 /* Brings the schema to SCHEMA_VERSION in one transaction (another process may race us). */
-static int migrate(struct imc_store *st, struct imc_err *err)
+static int migrate(struct sqlite_store *s, struct imc_err *err)
 {
   long long v;
   int r;
 
-  if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-    return db_fail(st, "begin schema update", err);
-  if ((r = schema_version(st, &v, err)) != 0)
+  if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    return db_fail(s, "begin schema update", err);
+  if ((r = schema_version(s, &v, err)) != 0)
     goto out;
   if (v > SCHEMA_VERSION || v < 0) {
     r = imc_fail(err, IMC_E_INVAL, "store %s has schema version %lld; this imc knows up to %lld",
-                 st->path, v, SCHEMA_VERSION);
+                 s->path, v, SCHEMA_VERSION);
     goto out;
   }
   for (; v < SCHEMA_VERSION; v++)
-    if (sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
-      r = db_fail(st, "update schema", err);
+    if (sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
+      r = db_fail(s, "update schema", err);
       goto out;
     }
-  if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-    r = db_fail(st, "commit schema update", err);
+  if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    r = db_fail(s, "commit schema update", err);
 out:
-  if (!sqlite3_get_autocommit(st->db)) /* the statements are not prepared yet */
-    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+  if (!sqlite3_get_autocommit(s->db)) /* the statements are not prepared yet */
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
   return r;
 }
 
-static int prepare_all(struct imc_store *st, struct imc_err *err)
+static int prepare_all(struct sqlite_store *s, struct imc_err *err)
 {
   for (size_t i = 0; i < ST_COUNT; i++)
-    if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
-                           NULL) != SQLITE_OK)
-      return db_fail(st, "prepare", err);
+    if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) !=
+        SQLITE_OK)
+      return db_fail(s, "prepare", err);
   return 0;
 }
 
-static int sqlite_connect(struct imc_store *st, struct imc_err *err)
+static int sqlite_connect(struct sqlite_store *s, struct imc_err *err)
 {
   /* No SQLITE_OPEN_URI: the name is always a file name.  SQLite's unix VFS opens every file
    * with O_CLOEXEC itself, so the database does not leak into ssh or ansible children. */
@@ -338,164 +291,128 @@ static int sqlite_connect(struct imc_store *st, struct imc_err *err)
 #ifdef SQLITE_OPEN_EXRESCODE
   flags |= SQLITE_OPEN_EXRESCODE;
 #endif
-  if (sqlite3_open_v2(st->path, &st->db, flags, NULL) != SQLITE_OK) {
-    if (!st->db)
-      return imc_fail(err, IMC_E_NOMEM, "store: open %s: out of memory", st->path);
-    return imc_fail(err, IMC_E_IO, "store: open %s: %s", st->path, sqlite3_errmsg(st->db));
+  if (sqlite3_open_v2(s->path, &s->db, flags, NULL) != SQLITE_OK) {
+    if (!s->db)
+      return imc_fail(err, IMC_E_NOMEM, "store: open %s: out of memory", s->path);
+    return imc_fail(err, IMC_E_IO, "store: open %s: %s", s->path, sqlite3_errmsg(s->db));
   }
-  sqlite3_extended_result_codes(st->db, 1);
-  sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-  if ((r = pragma(st, "PRAGMA journal_mode=WAL", "wal", err)) != 0 ||
-      (r = pragma(st, "PRAGMA synchronous=NORMAL", NULL, err)) != 0 ||
-      (r = pragma(st, "PRAGMA foreign_keys=ON", NULL, err)) != 0 ||
-      (r = pragma(st, "PRAGMA foreign_keys", "1", err)) != 0 || (r = migrate(st, err)) != 0)
+  sqlite3_extended_result_codes(s->db, 1);
+  sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+  if ((r = pragma(s, "PRAGMA journal_mode=WAL", "wal", err)) != 0 ||
+      (r = pragma(s, "PRAGMA synchronous=NORMAL", NULL, err)) != 0 ||
+      (r = pragma(s, "PRAGMA foreign_keys=ON", NULL, err)) != 0 ||
+      (r = pragma(s, "PRAGMA foreign_keys", "1", err)) != 0 || (r = migrate(s, err)) != 0)
     return r;
-  return prepare_all(st, err);
+  return prepare_all(s, err);
 }
 
-void imc_store_close(struct imc_store *st)
+/* A random id for this handle's rows in infra_lock. */
+static int make_holder(struct sqlite_store *s, struct imc_err *err)
 {
-  if (!st)
-    return;
-  if (st->db && st->depth > 0)
-    tx_abort(st); /* a transaction left open: nothing of it was committed */
-  /* imc_store_begin keeps one lock level per open transaction level: give them back before
-   * the mutex is destroyed (destroying a locked mutex is undefined). */
-  for (; st->depth > 0; st->depth--)
-    unlock(st);
-  for (size_t i = 0; i < ST_COUNT; i++)
-    sqlite3_finalize(st->stmt[i]);
-  sqlite3_close(st->db);
-  pthread_mutex_destroy(&st->lock);
-  imc_free(st->path);
-  imc_free(st);
+  unsigned char raw[HOLDER_BYTES];
+
+  if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+    return imc_fail(err, IMC_E_IO, "store: no random bytes for a handle id");
+  for (size_t i = 0; i < sizeof raw; i++)
+    snprintf(s->holder + 2 * i, 3, "%02x", raw[i]);
+  return 0;
 }
+
+static void sq_close(struct imc_store *st)
+{
+  struct sqlite_store *s = sq(st);
+
+  /* The claims end with the handle; a failure here leaves rows of a live process, which the
+   * others take over once this process ends. */
+  if (st->nclaims > 0 && s->stmt[ST_DEL_CLAIMS] &&
+      bind_str(s->stmt[ST_DEL_CLAIMS], 1, s->holder) == SQLITE_OK)
+    stmt_run(s, s->stmt[ST_DEL_CLAIMS], "give back claims", NULL);
+  for (size_t i = 0; i < ST_COUNT; i++)
+    sqlite3_finalize(s->stmt[i]);
+  sqlite3_close(s->db);
+  store_base_cleanup(st);
+  imc_free(s->path);
+  imc_free(s);
+}
+
+static const struct store_ops sqlite_ops;
 
 int store_sqlite_open(const char *path, struct imc_store **out, struct imc_err *err)
 {
-  struct imc_store *st = NULL;
-  pthread_mutexattr_t attr;
+  struct sqlite_store *s = NULL;
   int r;
 
   *out = NULL;
-  if (!(st = imc_calloc(1, sizeof *st)) || !(st->path = imc_strdup(path))) {
-    imc_free(st);
+  if (!(s = imc_calloc(1, sizeof *s)) || !(s->path = imc_strdup(path))) {
+    imc_free(s);
     return imc_fail(err, IMC_E_NOMEM, "store: out of memory");
   }
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-  r = pthread_mutex_init(&st->lock, &attr);
-  pthread_mutexattr_destroy(&attr);
-  if (r != 0) {
-    imc_free(st->path);
-    imc_free(st);
-    return imc_fail(err, IMC_E_INTERNAL, "store: cannot create a mutex");
-  }
-  if ((r = sqlite_connect(st, err)) != 0) {
-    imc_store_close(st);
+  if ((r = store_base_init(&s->base, &sqlite_ops, err)) != 0) {
+    imc_free(s->path);
+    imc_free(s);
     return r;
   }
-  *out = st;
+  if ((r = make_holder(s, err)) != 0 || (r = sqlite_connect(s, err)) != 0) {
+    sq_close(&s->base);
+    return r;
+  }
+  *out = &s->base;
   return 0;
 }
 
 /* --- infrastructures --------------------------------------------------------------------- */
 
-static int put_owners(struct imc_store *st, const struct imc_store_infra *inf, struct imc_err *err)
+static int put_owners(struct sqlite_store *s, const struct imc_store_infra *inf,
+                      struct imc_err *err)
 {
-  sqlite3_stmt *s = st->stmt[ST_DEL_OWNERS];
+  sqlite3_stmt *stmt = s->stmt[ST_DEL_OWNERS];
   int r = 0;
 
-  if (bind_str(s, 1, inf->id) != SQLITE_OK) {
-    r = db_fail(st, "put owners", err);
-    stmt_done(s);
+  if (bind_str(stmt, 1, inf->id) != SQLITE_OK)
+    return bind_fail(s, stmt, "put owners", err);
+  if ((r = stmt_run(s, stmt, "put owners", err)) != 0)
     return r;
-  }
-  if ((r = stmt_run(st, s, "put owners", err)) != 0)
-    return r;
-  s = st->stmt[ST_ADD_OWNER];
+  stmt = s->stmt[ST_ADD_OWNER];
   for (size_t i = 0; i < inf->nowners && r == 0; i++) {
-    if (bind_str(s, 1, inf->id) != SQLITE_OK || bind_str(s, 2, inf->owners[i]) != SQLITE_OK) {
-      r = db_fail(st, "put owners", err);
-      stmt_done(s);
-    } else {
-      r = stmt_run(st, s, "put owners", err);
-    }
+    if (bind_str(stmt, 1, inf->id) != SQLITE_OK || bind_str(stmt, 2, inf->owners[i]) != SQLITE_OK)
+      r = bind_fail(s, stmt, "put owners", err);
+    else
+      r = stmt_run(s, stmt, "put owners", err);
   }
   return r;
 }
 
-static int put_infra_row(struct imc_store *st, const struct imc_store_infra *inf,
-                         struct imc_err *err)
-{
-  sqlite3_stmt *s = st->stmt[ST_PUT_INFRA];
-  int r;
-
-  if (bind_str(s, 1, inf->id) != SQLITE_OK || sqlite3_bind_int64(s, 2, inf->created) ||
-      sqlite3_bind_int64(s, 3, inf->updated) || sqlite3_bind_int(s, 4, inf->deleted) ||
-      bind_str(s, 5, inf->radl) != SQLITE_OK || bind_str(s, 6, inf->extra) != SQLITE_OK) {
-    r = db_fail(st, "put infrastructure", err);
-    stmt_done(s);
-    return r;
-  }
-  return stmt_run(st, s, "put infrastructure", err);
-}
-
-static int check_id(const char *id, struct imc_err *err)
-{
-  size_t n = id ? strnlen(id, IMC_INFRA_ID_MAX) : 0;
-
-  if (n == 0 || n == IMC_INFRA_ID_MAX)
-    return imc_fail(err, IMC_E_INVAL, "store: infrastructure id empty or too long");
-  return 0;
-}
-
-int imc_store_put_infra(struct imc_store *st, const struct imc_store_infra *inf,
+static int sq_put_infra(struct imc_store *st, const struct imc_store_infra *inf,
                         struct imc_err *err)
 {
+  struct sqlite_store *s = sq(st);
+  sqlite3_stmt *stmt = s->stmt[ST_PUT_INFRA];
   int r;
 
-  if ((r = check_id(inf->id, err)) != 0)
+  if (bind_str(stmt, 1, inf->id) != SQLITE_OK || sqlite3_bind_int64(stmt, 2, inf->created) ||
+      sqlite3_bind_int64(stmt, 3, inf->updated) || sqlite3_bind_int(stmt, 4, inf->deleted) ||
+      bind_str(stmt, 5, inf->radl) != SQLITE_OK || bind_str(stmt, 6, inf->extra) != SQLITE_OK)
+    return bind_fail(s, stmt, "put infrastructure", err);
+  if ((r = stmt_run(s, stmt, "put infrastructure", err)) != 0)
     return r;
-  if (inf->nowners && !inf->owners)
-    return imc_fail(err, IMC_E_INVAL, "store: %s: owner list missing", inf->id);
-  if ((r = imc_store_begin(st, err)) != 0)
-    return r;
-  if ((r = put_infra_row(st, inf, err)) != 0 || (r = put_owners(st, inf, err)) != 0) {
-    imc_store_rollback(st);
-    return r;
-  }
-  return imc_store_commit(st, err);
+  return put_owners(s, inf, err);
 }
 
-/* Fills created..extra from the current row of ST_GET_INFRA. */
-static int read_infra_row(sqlite3_stmt *s, struct imc_store_infra *inf)
-{
-  int r;
-
-  inf->created = sqlite3_column_int64(s, 0);
-  inf->updated = sqlite3_column_int64(s, 1);
-  inf->deleted = sqlite3_column_int(s, 2) != 0;
-  if ((r = column_dup(s, 3, &inf->radl)) != 0 || (r = column_dup(s, 4, &inf->extra)) != 0)
-    return r;
-  return 0;
-}
-
-/* Appends the first column of every row of s (bound by the caller) to *ids. */
-static int collect_ids(struct imc_store *st, sqlite3_stmt *s, const char *what, char ***ids,
+/* Appends the first column of every row of stmt (bound by the caller) to *ids. */
+static int collect_ids(struct sqlite_store *s, sqlite3_stmt *stmt, const char *what, char ***ids,
                        size_t *n, struct imc_err *err)
 {
   size_t cap = *n;
   int rc = SQLITE_DONE, r = 0;
 
-  while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     char *id;
 
     if ((r = imc_grow((void **)ids, &cap, *n + 1, sizeof **ids)) != 0 ||
-        (r = column_dup(s, 0, &id)) != 0)
+        (r = column_dup(stmt, 0, &id)) != 0)
       break;
     if (!id) {
-      r = imc_fail(err, IMC_E_INTERNAL, "store: %s: NULL value in %s", st->path, what);
+      r = imc_fail(err, IMC_E_INTERNAL, "store: %s: NULL value in %s", s->path, what);
       break;
     }
     (*ids)[(*n)++] = id;
@@ -503,334 +420,349 @@ static int collect_ids(struct imc_store *st, sqlite3_stmt *s, const char *what, 
   if (r == IMC_E_NOMEM)
     imc_fail(err, r, "store: %s: out of memory", what);
   else if (r == 0 && rc != SQLITE_DONE)
-    r = db_fail(st, what, err);
-  stmt_done(s);
+    r = db_fail(s, what, err);
+  stmt_done(stmt);
   return r;
 }
 
-static int get_infra_locked(struct imc_store *st, const char *id, struct imc_store_infra *inf,
-                            struct imc_err *err)
+static int sq_get_infra(struct imc_store *st, struct imc_store_infra *inf, struct imc_err *err)
 {
-  sqlite3_stmt *s = st->stmt[ST_GET_INFRA];
+  struct sqlite_store *s = sq(st);
+  sqlite3_stmt *stmt = s->stmt[ST_GET_INFRA];
   int r = 0, rc;
 
-  if (bind_str(s, 1, id) != SQLITE_OK) {
-    r = db_fail(st, "get infrastructure", err);
-    stmt_done(s);
-    return r;
+  if (bind_str(stmt, 1, inf->id) != SQLITE_OK)
+    return bind_fail(s, stmt, "get infrastructure", err);
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW) {
+    inf->created = sqlite3_column_int64(stmt, 0);
+    inf->updated = sqlite3_column_int64(stmt, 1);
+    inf->deleted = sqlite3_column_int(stmt, 2) != 0;
+    if (column_dup(stmt, 3, &inf->radl) != 0 || column_dup(stmt, 4, &inf->extra) != 0)
+      r = imc_fail(err, IMC_E_NOMEM, "store: get infrastructure: out of memory");
+  } else if (rc == SQLITE_DONE) {
+    r = imc_fail(err, IMC_E_NOTFOUND, "infrastructure %s not found", inf->id);
+  } else {
+    r = db_fail(s, "get infrastructure", err);
   }
-  rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW && read_infra_row(s, inf) != 0)
-    r = imc_fail(err, IMC_E_NOMEM, "store: get infrastructure: out of memory");
-  else if (rc == SQLITE_DONE)
-    r = imc_fail(err, IMC_E_NOTFOUND, "infrastructure %s not found", id);
-  else if (rc != SQLITE_ROW)
-    r = db_fail(st, "get infrastructure", err);
-  stmt_done(s);
+  stmt_done(stmt);
   if (r)
     return r;
-  s = st->stmt[ST_GET_OWNERS];
-  if (bind_str(s, 1, id) != SQLITE_OK) {
-    r = db_fail(st, "get owners", err);
-    stmt_done(s);
-    return r;
-  }
-  return collect_ids(st, s, "get owners", &inf->owners, &inf->nowners, err);
+  stmt = s->stmt[ST_GET_OWNERS];
+  if (bind_str(stmt, 1, inf->id) != SQLITE_OK)
+    return bind_fail(s, stmt, "get owners", err);
+  return collect_ids(s, stmt, "get owners", &inf->owners, &inf->nowners, err);
 }
 
-int imc_store_get_infra(struct imc_store *st, const char *id, struct imc_store_infra *out,
-                        struct imc_err *err)
-{
-  struct imc_store_infra inf = {0};
-  size_t n = strnlen(id, IMC_INFRA_ID_MAX);
-  int r;
-
-  if (n == IMC_INFRA_ID_MAX) /* never stored: put_infra refuses such ids */
-    return imc_fail(err, IMC_E_NOTFOUND, "infrastructure %.*s... not found", 40, id);
-  memcpy(inf.id, id, n + 1);
-  lock(st);
-  r = get_infra_locked(st, id, &inf, err);
-  unlock(st);
-  if (r) {
-    imc_store_infra_cleanup(&inf);
-    return r;
-  }
-  *out = inf;
-  return 0;
-}
-
-int imc_store_list_infras(struct imc_store *st, const char *owner, bool include_deleted,
+static int sq_list_infras(struct imc_store *st, const char *owner, bool include_deleted,
                           char ***ids, size_t *n, struct imc_err *err)
 {
-  sqlite3_stmt *s = st->stmt[owner ? ST_LIST_OWNER : ST_LIST_ALL];
-  char **list = NULL;
-  size_t count = 0;
-  int r;
+  struct sqlite_store *s = sq(st);
+  sqlite3_stmt *stmt = s->stmt[owner ? ST_LIST_OWNER : ST_LIST_ALL];
 
-  *ids = NULL;
-  *n = 0;
-  lock(st);
-  if ((owner && bind_str(s, 1, owner) != SQLITE_OK) ||
-      sqlite3_bind_int(s, owner ? 2 : 1, include_deleted) != SQLITE_OK) {
-    r = db_fail(st, "list infrastructures", err);
-    stmt_done(s);
-  } else {
-    r = collect_ids(st, s, "list infrastructures", &list, &count, err);
-  }
-  unlock(st);
-  if (r) {
-    imc_store_ids_free(list, count);
-    return r;
-  }
-  *ids = list;
-  *n = count;
-  return 0;
+  if ((owner && bind_str(stmt, 1, owner) != SQLITE_OK) ||
+      sqlite3_bind_int(stmt, owner ? 2 : 1, include_deleted) != SQLITE_OK)
+    return bind_fail(s, stmt, "list infrastructures", err);
+  return collect_ids(s, stmt, "list infrastructures", ids, n, err);
 }
 
 /* --- VMs --------------------------------------------------------------------------------- */
 
-/* The VM's string fields, in column order from column 5. */
-static const size_t vm_str_fields[] = {
-  offsetof(struct imc_store_vm, cloud_id),    offsetof(struct imc_store_vm, cloud_type),
-  offsetof(struct imc_store_vm, instance_id), offsetof(struct imc_store_vm, client_token),
-  offsetof(struct imc_store_vm, system),      offsetof(struct imc_store_vm, error),
-};
+#define VM_STR_COL 5 /* the first string column of a VM row */
 
-#define VM_STR_COL 5
-#define NVM_STR    (sizeof vm_str_fields / sizeof vm_str_fields[0])
-
-static char **vm_str(struct imc_store_vm *vm, size_t i)
+static int bind_vm(sqlite3_stmt *stmt, const struct imc_store_vm *vm)
 {
-  return (char **)(void *)((char *)vm + vm_str_fields[i]);
-}
-
-static int bind_vm(sqlite3_stmt *s, const struct imc_store_vm *vm)
-{
-  int rc = bind_str(s, 1, vm->infra_id);
+  int rc = bind_str(stmt, 1, vm->infra_id);
 
   if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int64(s, 2, vm->id);
+    rc = sqlite3_bind_int64(stmt, 2, vm->id);
   if (rc == SQLITE_OK)
-    rc = bind_str(s, 3, launch_names[vm->launch]);
+    rc = bind_str(stmt, 3, store_launch_name(vm->launch));
   if (rc == SQLITE_OK)
-    rc = bind_str(s, 4, imc_vm_state_name(vm->state));
+    rc = bind_str(stmt, 4, imc_vm_state_name(vm->state));
   if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int(s, 5, vm->destroyed);
-  for (size_t i = 0; i < NVM_STR && rc == SQLITE_OK; i++)
-    rc = bind_str(s, VM_STR_COL + 1 + (int)i, *vm_str((struct imc_store_vm *)vm, i));
+    rc = sqlite3_bind_int(stmt, 5, vm->destroyed);
+  for (size_t i = 0; i < STORE_VM_NSTR && rc == SQLITE_OK; i++)
+    rc = bind_str(stmt, VM_STR_COL + 1 + (int)i, *store_vm_str((struct imc_store_vm *)vm, i));
   return rc;
 }
 
 /* A missing infrastructure shows as a foreign key failure: say it in the user's words. */
-static int vm_fail(struct imc_store *st, const char *what, const char *infra_id,
+static int vm_fail(struct sqlite_store *s, const char *what, const char *infra_id,
                    struct imc_err *err)
 {
-  if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+  if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
     return imc_fail(err, IMC_E_NOTFOUND, "infrastructure %s not found", infra_id);
-  return db_fail(st, what, err);
+  return db_fail(s, what, err);
 }
 
-int imc_store_put_vm(struct imc_store *st, const struct imc_store_vm *vm, struct imc_err *err)
+static int sq_put_vm(struct imc_store *st, const struct imc_store_vm *vm, struct imc_err *err)
 {
-  sqlite3_stmt *s = st->stmt[ST_PUT_VM];
+  struct sqlite_store *s = sq(st);
+  sqlite3_stmt *stmt = s->stmt[ST_PUT_VM];
   int r = 0;
 
-  if ((r = check_id(vm->infra_id, err)) != 0)
-    return r;
-  if ((unsigned)vm->launch >= NLAUNCH ||
-      (unsigned)vm->state >= IMC_VM_NSTATES)
-    return imc_fail(err, IMC_E_INVAL, "store: VM %s/%u: bad launch or state", vm->infra_id, vm->id);
-  lock(st);
-  if (bind_vm(s, vm) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
-    r = vm_fail(st, "put VM", vm->infra_id, err);
-  stmt_done(s);
-  unlock(st);
+  if (bind_vm(stmt, vm) != SQLITE_OK || sqlite3_step(stmt) != SQLITE_DONE)
+    r = vm_fail(s, "put VM", vm->infra_id, err);
+  stmt_done(stmt);
   return r;
 }
 
-static int parse_launch(const char *text)
-{
-  for (size_t i = 0; i < NLAUNCH; i++)
-    if (strcmp(launch_names[i], text) == 0)
-      return (int)i;
-  return -1;
-}
-
-/* Reads the names in columns 2 and 3 of a VM row. */
-static int read_vm_names(struct imc_store *st, sqlite3_stmt *s, struct imc_store_vm *vm,
-                         struct imc_err *err)
-{
-  const char *launch = (const char *)sqlite3_column_text(s, 2);
-  const char *state = (const char *)sqlite3_column_text(s, 3);
-  int l = launch ? parse_launch(launch) : -1, v = state ? imc_vm_state_parse(state) : -1;
-
-  if (l < 0 || v < 0)
-    return imc_fail(err, IMC_E_INTERNAL, "store %s: VM %s/%u has an unknown %s '%.32s'", st->path,
-                    vm->infra_id, vm->id, l < 0 ? "launch" : "state",
-                    l < 0 ? (launch ? launch : "") : state);
-  vm->launch = (enum imc_launch)l;
-  vm->state = (enum imc_vm_state)v;
-  return 0;
-}
-
 /* Fills vm (zeroed by the caller) from the current row of a VM_COLUMNS select. */
-static int read_vm(struct imc_store *st, sqlite3_stmt *s, struct imc_store_vm *vm,
+static int read_vm(struct sqlite_store *s, sqlite3_stmt *stmt, struct imc_store_vm *vm,
                    struct imc_err *err)
 {
-  const unsigned char *id = sqlite3_column_text(s, 0);
-  size_t n = (size_t)sqlite3_column_bytes(s, 0);
   int r;
 
-  if (!id || n == 0 || n >= IMC_INFRA_ID_MAX)
-    return imc_fail(err, IMC_E_INTERNAL, "store %s: VM row with a bad infrastructure id", st->path);
-  memcpy(vm->infra_id, id, n + 1);
-  vm->id = (unsigned)sqlite3_column_int64(s, 1);
-  vm->destroyed = sqlite3_column_int(s, 4) != 0;
-  if ((r = read_vm_names(st, s, vm, err)) != 0)
+  if ((r = store_vm_set_infra_id(vm, (const char *)sqlite3_column_text(stmt, 0),
+                                 (size_t)sqlite3_column_bytes(stmt, 0), s->path, err)) != 0)
     return r;
-  for (size_t i = 0; i < NVM_STR; i++)
-    if (column_dup(s, VM_STR_COL + (int)i, vm_str(vm, i)) != 0)
+  vm->id = (unsigned)sqlite3_column_int64(stmt, 1);
+  vm->destroyed = sqlite3_column_int(stmt, 4) != 0;
+  if ((r = store_vm_set_names(vm, (const char *)sqlite3_column_text(stmt, 2),
+                              (const char *)sqlite3_column_text(stmt, 3), s->path, err)) != 0)
+    return r;
+  for (size_t i = 0; i < STORE_VM_NSTR; i++)
+    if (column_dup(stmt, VM_STR_COL + (int)i, store_vm_str(vm, i)) != 0)
       return imc_fail(err, IMC_E_NOMEM, "store: get VMs: out of memory");
   return 0;
 }
 
-/* Collects every row of s (bound by the caller) into *vms; resets s. */
-static int collect_vms(struct imc_store *st, sqlite3_stmt *s, struct imc_store_vm **vms, size_t *n,
-                       struct imc_err *err)
+/* Collects every row of stmt (bound by the caller) into *vms; resets stmt. */
+static int collect_vms(struct sqlite_store *s, sqlite3_stmt *stmt, struct imc_store_vm **vms,
+                       size_t *n, struct imc_err *err)
 {
   size_t cap = 0;
   int rc = SQLITE_DONE, r = 0;
 
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     if (imc_grow((void **)vms, &cap, *n + 1, sizeof **vms) != 0) {
       r = imc_fail(err, IMC_E_NOMEM, "store: get VMs: out of memory");
       break;
     }
     memset(&(*vms)[*n], 0, sizeof **vms);
     (*n)++; /* counted before it is filled, so that a failure frees what it got */
-    if ((r = read_vm(st, s, &(*vms)[*n - 1], err)) != 0)
+    if ((r = read_vm(s, stmt, &(*vms)[*n - 1], err)) != 0)
       break;
   }
   if (r == 0 && rc != SQLITE_DONE)
-    r = db_fail(st, "get VMs", err);
-  stmt_done(s);
+    r = db_fail(s, "get VMs", err);
+  stmt_done(stmt);
   return r;
 }
 
-static int has_infra(struct imc_store *st, const char *id, struct imc_err *err)
+static int has_infra(struct sqlite_store *s, const char *id, struct imc_err *err)
 {
-  sqlite3_stmt *s = st->stmt[ST_HAS_INFRA];
-  int r = 0, rc = bind_str(s, 1, id);
+  sqlite3_stmt *stmt = s->stmt[ST_HAS_INFRA];
+  int r = 0, rc = bind_str(stmt, 1, id);
 
   if (rc == SQLITE_OK)
-    rc = sqlite3_step(s);
+    rc = sqlite3_step(stmt);
   if (rc == SQLITE_DONE)
     r = imc_fail(err, IMC_E_NOTFOUND, "infrastructure %s not found", id);
   else if (rc != SQLITE_ROW)
-    r = db_fail(st, "find infrastructure", err);
-  stmt_done(s);
+    r = db_fail(s, "find infrastructure", err);
+  stmt_done(stmt);
   return r;
 }
 
-/* Runs a VM select whose ?1 is key; owner of the result is the caller. */
-static int select_vms(struct imc_store *st, enum store_stmt which, const char *key,
+/* Runs a VM select whose ?1 is key. */
+static int select_vms(struct sqlite_store *s, enum store_stmt which, const char *key,
                       struct imc_store_vm **vms, size_t *n, struct imc_err *err)
 {
-  sqlite3_stmt *s = st->stmt[which];
-  struct imc_store_vm *list = NULL;
-  size_t count = 0;
-  int r;
+  sqlite3_stmt *stmt = s->stmt[which];
 
-  *vms = NULL;
-  *n = 0;
-  lock(st);
-  if (which == ST_GET_VMS && (r = has_infra(st, key, err)) != 0) {
-    unlock(st);
-    return r;
-  }
-  if (bind_str(s, 1, key) != SQLITE_OK) {
-    r = db_fail(st, "get VMs", err);
-    stmt_done(s);
-  } else {
-    r = collect_vms(st, s, &list, &count, err);
-  }
-  unlock(st);
-  if (r) {
-    imc_store_vms_free(list, count);
-    return r;
-  }
-  *vms = list;
-  *n = count;
-  return 0;
+  if (bind_str(stmt, 1, key) != SQLITE_OK)
+    return bind_fail(s, stmt, "get VMs", err);
+  return collect_vms(s, stmt, vms, n, err);
 }
 
-int imc_store_get_vms(struct imc_store *st, const char *infra_id, struct imc_store_vm **vms,
+static int sq_get_vms(struct imc_store *st, const char *infra_id, struct imc_store_vm **vms,
                       size_t *n, struct imc_err *err)
 {
-  return select_vms(st, ST_GET_VMS, infra_id, vms, n, err);
+  int r;
+
+  if ((r = has_infra(sq(st), infra_id, err)) != 0)
+    return r;
+  return select_vms(sq(st), ST_GET_VMS, infra_id, vms, n, err);
 }
 
-int imc_store_open_intents(struct imc_store *st, struct imc_store_vm **vms, size_t *n,
+static int sq_open_intents(struct imc_store *st, struct imc_store_vm **vms, size_t *n,
                            struct imc_err *err)
 {
-  return select_vms(st, ST_INTENTS, launch_names[IMC_LAUNCH_INTENT], vms, n, err);
+  return select_vms(sq(st), ST_INTENTS, store_launch_name(IMC_LAUNCH_INTENT), vms, n, err);
 }
 
 /* --- logs -------------------------------------------------------------------------------- */
 
-int imc_store_append_log(struct imc_store *st, const char *infra_id, int vm_id, int64_t when,
+static int sq_append_log(struct imc_store *st, const char *infra_id, int vm_id, int64_t when,
                          const char *text, struct imc_err *err)
 {
-  sqlite3_stmt *s = st->stmt[ST_ADD_LOG];
-  int r;
+  struct sqlite_store *s = sq(st);
+  sqlite3_stmt *stmt = s->stmt[ST_ADD_LOG];
+  int r = 0;
 
-  if ((r = check_id(infra_id, err)) != 0)
-    return r;
-  if (!text)
-    return imc_fail(err, IMC_E_INVAL, "store: append log: no text");
-  lock(st);
-  if (bind_str(s, 1, infra_id) != SQLITE_OK || sqlite3_bind_int(s, 2, vm_id) != SQLITE_OK ||
-      sqlite3_bind_int64(s, 3, when) != SQLITE_OK || bind_str(s, 4, text) != SQLITE_OK ||
-      sqlite3_step(s) != SQLITE_DONE)
-    r = vm_fail(st, "append log", infra_id, err);
-  stmt_done(s);
-  unlock(st);
+  if (bind_str(stmt, 1, infra_id) != SQLITE_OK || sqlite3_bind_int(stmt, 2, vm_id) != SQLITE_OK ||
+      sqlite3_bind_int64(stmt, 3, when) != SQLITE_OK || bind_str(stmt, 4, text) != SQLITE_OK ||
+      sqlite3_step(stmt) != SQLITE_DONE)
+    r = vm_fail(s, "append log", infra_id, err);
+  stmt_done(stmt);
   return r;
 }
 
-static int read_log(struct imc_store *st, sqlite3_stmt *s, struct imc_buf *out, struct imc_err *err)
+static int read_log(struct sqlite_store *s, sqlite3_stmt *stmt, struct imc_buf *out,
+                    struct imc_err *err)
 {
   int rc;
 
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    const unsigned char *p = sqlite3_column_text(s, 0);
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    const unsigned char *p = sqlite3_column_text(stmt, 0);
 
     if (!p)
       return imc_fail(err, IMC_E_NOMEM, "store: get log: out of memory");
-    imc_buf_add(out, p, (size_t)sqlite3_column_bytes(s, 0));
+    imc_buf_add(out, p, (size_t)sqlite3_column_bytes(stmt, 0));
   }
   if (rc != SQLITE_DONE)
-    return db_fail(st, "get log", err);
+    return db_fail(s, "get log", err);
   if (imc_buf_err(out))
     return imc_fail(err, imc_buf_err(out), "store: get log: %s",
                     imc_buf_err(out) == IMC_E_NOMEM ? "out of memory" : "log too long");
   return 0;
 }
 
-int imc_store_get_log(struct imc_store *st, const char *infra_id, int vm_id, struct imc_buf *out,
+static int sq_get_log(struct imc_store *st, const char *infra_id, int vm_id, struct imc_buf *out,
                       struct imc_err *err)
 {
-  sqlite3_stmt *s = st->stmt[ST_GET_LOG];
+  struct sqlite_store *s = sq(st);
+  sqlite3_stmt *stmt = s->stmt[ST_GET_LOG];
   int r;
 
-  lock(st);
-  if ((r = has_infra(st, infra_id, err)) == 0) {
-    if (bind_str(s, 1, infra_id) != SQLITE_OK || sqlite3_bind_int(s, 2, vm_id) != SQLITE_OK)
-      r = db_fail(st, "get log", err);
-    else
-      r = read_log(st, s, out, err);
-    stmt_done(s);
-  }
-  unlock(st);
+  if ((r = has_infra(s, infra_id, err)) != 0)
+    return r;
+  if (bind_str(stmt, 1, infra_id) != SQLITE_OK || sqlite3_bind_int(stmt, 2, vm_id) != SQLITE_OK)
+    r = db_fail(s, "get log", err);
+  else
+    r = read_log(s, stmt, out, err);
+  stmt_done(stmt);
   return r;
 }
+
+/* --- meta -------------------------------------------------------------------------------- */
+
+static int sq_get_meta(struct imc_store *st, const char *key, char **value, struct imc_err *err)
+{
+  struct sqlite_store *s = sq(st);
+  sqlite3_stmt *stmt = s->stmt[ST_GET_META];
+  int r = 0, rc;
+
+  if (bind_str(stmt, 1, key) != SQLITE_OK)
+    return bind_fail(s, stmt, "get meta", err);
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW && column_dup(stmt, 0, value) != 0)
+    r = imc_fail(err, IMC_E_NOMEM, "store: get meta: out of memory");
+  else if (rc == SQLITE_DONE)
+    r = imc_fail(err, IMC_E_NOTFOUND, "store: no value for '%.64s'", key);
+  else if (rc != SQLITE_ROW)
+    r = db_fail(s, "get meta", err);
+  stmt_done(stmt);
+  return r;
+}
+
+/* The insert does nothing when the key is set: the value read back is whoever won. */
+static int sq_init_meta(struct imc_store *st, const char *key, const char *value, char **winner,
+                        struct imc_err *err)
+{
+  struct sqlite_store *s = sq(st);
+  sqlite3_stmt *stmt = s->stmt[ST_INIT_META];
+  int r;
+
+  if (bind_str(stmt, 1, key) != SQLITE_OK || bind_str(stmt, 2, value) != SQLITE_OK)
+    return bind_fail(s, stmt, "init meta", err);
+  if ((r = stmt_run(s, stmt, "init meta", err)) != 0)
+    return r;
+  return sq_get_meta(st, key, winner, err);
+}
+
+/* --- claims ------------------------------------------------------------------------------ */
+
+/* IMC_E_CONFLICT when the row of id names another handle whose process still runs. */
+static int claim_free(struct sqlite_store *s, const char *id, struct imc_err *err)
+{
+  sqlite3_stmt *stmt = s->stmt[ST_GET_CLAIM];
+  int r = 0, rc;
+
+  if (bind_str(stmt, 1, id) != SQLITE_OK)
+    return bind_fail(s, stmt, "claim", err);
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW) {
+    const char *holder = (const char *)sqlite3_column_text(stmt, 0);
+    int64_t pid = sqlite3_column_int64(stmt, 1), started = sqlite3_column_int64(stmt, 2);
+
+    if (holder && strcmp(holder, s->holder) != 0 && pid > 0 && pid == (pid_t)pid &&
+        store_proc_alive((pid_t)pid, started))
+      r = imc_fail(err, IMC_E_CONFLICT,
+                   "infrastructure %s is being changed by another worker (process %" PRId64 ")", id,
+                   pid);
+  } else if (rc != SQLITE_DONE) {
+    r = db_fail(s, "claim", err);
+  }
+  stmt_done(stmt);
+  return r;
+}
+
+static int sq_claim(struct imc_store *st, const char *id, struct imc_err *err)
+{
+  struct sqlite_store *s = sq(st);
+  sqlite3_stmt *stmt = s->stmt[ST_PUT_CLAIM];
+  pid_t pid = getpid();
+  int64_t started;
+  int r;
+
+  if (store_proc_start(pid, &started) != 0)
+    return imc_fail(err, IMC_E_IO, "store: claim %s: cannot read this process's start time", id);
+  if ((r = sq_begin(st, err)) != 0)
+    return r;
+  if ((r = claim_free(s, id, err)) == 0) {
+    if (bind_str(stmt, 1, id) != SQLITE_OK || bind_str(stmt, 2, s->holder) != SQLITE_OK ||
+        sqlite3_bind_int64(stmt, 3, pid) != SQLITE_OK ||
+        sqlite3_bind_int64(stmt, 4, started) != SQLITE_OK)
+      r = bind_fail(s, stmt, "claim", err);
+    else
+      r = stmt_run(s, stmt, "claim", err);
+  }
+  if (r == 0)
+    r = sq_commit(st, err);
+  if (r)
+    sq_abort(st);
+  return r;
+}
+
+static void sq_release(struct imc_store *st, const char *id)
+{
+  struct sqlite_store *s = sq(st);
+  sqlite3_stmt *stmt = s->stmt[ST_DEL_CLAIM];
+
+  if (bind_str(stmt, 1, id) != SQLITE_OK || bind_str(stmt, 2, s->holder) != SQLITE_OK)
+    stmt_done(stmt);
+  else
+    stmt_run(s, stmt, "release", NULL);
+}
+
+static const struct store_ops sqlite_ops = {
+  .close = sq_close,
+  .begin = sq_begin,
+  .commit = sq_commit,
+  .abort = sq_abort,
+  .put_infra = sq_put_infra,
+  .get_infra = sq_get_infra,
+  .list_infras = sq_list_infras,
+  .put_vm = sq_put_vm,
+  .get_vms = sq_get_vms,
+  .open_intents = sq_open_intents,
+  .append_log = sq_append_log,
+  .get_log = sq_get_log,
+  .get_meta = sq_get_meta,
+  .init_meta = sq_init_meta,
+  .claim = sq_claim,
+  .release = sq_release,
+};

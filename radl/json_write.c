@@ -552,35 +552,55 @@ static void real_precision(json_t *v, bool max_digits, int *p)
   }
 }
 
-int radl_json_print(const struct imc_doc *doc, bool pretty, struct imc_buf *out,
-                    struct imc_err *err)
+/* Writes list (a JSON RADL list) to out. */
+static int dump(json_t *list, bool pretty, struct imc_buf *out, struct imc_err *err)
 {
-  struct jw w = {.err = err};
-  json_t *list;
-  char *text = NULL;
+  char *text;
   int r, prec = 1;
   size_t flags;
 
-  radl_json_alloc_init();
-  if (!(list = json_array()))
-    return nomem(err);
-  if ((r = jdoc(&w, doc, list)) != 0)
-    goto out;
   /* jansson writes every real with one precision (17 digits unless told): use the least
    * that gives each real back, so 0.1 is written 0.1 as IM (Python) does. */
   real_precision(list, true, &prec);
   real_precision(list, false, &prec);
   flags = (pretty ? JSON_INDENT(2) | JSON_SORT_KEYS : JSON_COMPACT) | JSON_REAL_PRECISION(prec);
-  if (!(text = json_dumps(list, flags))) {
-    r = nomem(err);
-    goto out;
-  }
+  if (!(text = json_dumps(list, flags)))
+    return nomem(err);
   if ((r = imc_buf_add_whole(out, text, strlen(text))) == IMC_E_TOOBIG)
     imc_fail(err, r, "JSON RADL larger than %zu bytes", out->max);
   else if (r)
     nomem(err);
-out:
   imc_free(text);
+  return r;
+}
+
+int radl_json_print(const struct imc_doc *doc, bool pretty, struct imc_buf *out,
+                    struct imc_err *err)
+{
+  struct jw w = {.err = err};
+  json_t *list;
+  int r;
+
+  radl_json_alloc_init();
+  if (!(list = json_array()))
+    return nomem(err);
+  if ((r = jdoc(&w, doc, list)) == 0)
+    r = dump(list, pretty, out, err);
+  json_decref(list);
+  return r;
+}
+
+int radl_json_print_elem(const struct imc_elem *e, struct imc_buf *out, struct imc_err *err)
+{
+  struct jw w = {.err = err};
+  json_t *list, *obj = NULL;
+  int r;
+
+  radl_json_alloc_init();
+  if (!(list = json_array()))
+    return nomem(err);
+  if ((r = jelem(&w, e, &obj)) == 0 && (r = jappend(&w, list, obj)) == 0)
+    r = dump(list, false, out, err);
   json_decref(list);
   return r;
 }

@@ -71,3 +71,20 @@ const char *imc_code_name(enum imc_code code)
     return "unknown";
   return names[code];
 }
+
+int imc_err_prefix(struct imc_err *e, const char *fmt, ...)
+{
+  char old[IMC_ERR_MSG_MAX];
+  size_t n;
+  va_list ap;
+
+  if (!e)
+    return IMC_E_INTERNAL;
+  snprintf(old, sizeof old, "%s", e->msg);
+  va_start(ap, fmt);
+  vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+  va_end(ap);
+  n = strlen(e->msg);
+  snprintf(e->msg + n, sizeof e->msg - n, "%s", old);
+  return e->code;
+}

@@ -1026,6 +1026,28 @@ static void test_json_syntax_errors_never_quote_the_text(void **state)
   assert_non_null(strstr(err.msg, "t.json:2:"));
 }
 
+/* The engine stores each VM's system alone: one element reads back as a one-system document. */
+static void test_json_print_elem_reads_back_as_that_system(void **state)
+{
+  struct imc_doc *doc = text_ok("network n ()\nsystem s (cpu.count >= 2 and memory.size >= 1G "
+                                "and net_interface.0.connection = 'n')\n");
+  struct imc_doc *back;
+  struct imc_buf b;
+  struct imc_err err = {0};
+
+  (void)state;
+  imc_buf_init(&b, 1 << 16);
+  assert_int_equal(radl_json_print_elem(doc->systems[0], &b, &err), 0);
+  assert_int_equal(imc_buf_cstr(&b)[0], '[');
+  back = json_ok(imc_buf_cstr(&b));
+  assert_int_equal(back->nsystems, 1);
+  assert_int_equal(back->nnetworks, 0);
+  assert_true(imc_elem_equal(back->systems[0], doc->systems[0]));
+  imc_doc_free(back);
+  imc_buf_free(&b);
+  imc_doc_free(doc);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1103,6 +1125,7 @@ int main(void)
     cmocka_unit_test(test_json_parse_allocation_failures_are_clean),
     cmocka_unit_test(test_json_print_allocation_failures_are_clean),
     cmocka_unit_test(test_json_syntax_errors_never_quote_the_text),
+    cmocka_unit_test(test_json_print_elem_reads_back_as_that_system),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

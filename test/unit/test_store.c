@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The SQLite store: round trips, filters, transactions, crash survival, threads. */
+/* The store, on either backend: round trips, filters, transactions, crash survival, threads,
+ * meta values and infrastructure claims.  IMC_TEST_PG_URL unset: SQLite in a temporary file;
+ * set (test/pg/with-postgres does it): that PostgreSQL database.  The tests every backend must
+ * pass run on both; a few run on one backend only (files and WAL for SQLite; connections and
+ * sessions for PostgreSQL, in test_store_pg.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +17,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,10 +28,27 @@
 #define NTHREADS       4
 #define VMS_PER_THREAD 200
 
-/* One temporary directory per test, holding the database and its -wal and -shm files. */
+/* test_store_pg.c */
+void pg_raw_exec(const char *sql);
+long long pg_raw_count(const char *sql);
+void pg_wait_claims_gone(void);
+void test_store_pg_unreachable_server_error_hides_url(void **state);
+void test_store_pg_malformed_url_error_hides_it(void **state);
+void test_store_pg_claim_ends_with_its_session(void **state);
+void test_store_pg_lost_session_is_reopened(void **state);
+
+/* One temporary directory per test, holding the SQLite database and its -wal and -shm files. */
 static char dir[64];
 static char path[128];
+static const char *pg_url; /* NULL: the tests run on SQLite */
 
+/* The store under test. */
+static const char *store_url(void)
+{
+  return pg_url ? pg_url : path;
+}
+
+/* Each test starts from an empty store: a new file, or an empty PostgreSQL schema. */
 static int setup(void **state)
 {
   (void)state;
@@ -34,6 +56,8 @@ static int setup(void **state)
   if (!mkdtemp(dir))
     return -1;
   snprintf(path, sizeof path, "%s/imc.db", dir);
+  if (pg_url)
+    pg_raw_exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
   return 0;
 }
 
@@ -55,7 +79,7 @@ static struct imc_store *open_store(void)
   struct imc_store *st = NULL;
   struct imc_err err = {0};
 
-  assert_int_equal(imc_store_open(path, &st, &err), 0);
+  assert_int_equal(imc_store_open(store_url(), &st, &err), 0);
   assert_non_null(st);
   return st;
 }
@@ -86,7 +110,7 @@ static void put_infra(struct imc_store *st, const char *id, int64_t created, con
   assert_int_equal(imc_store_put_infra(st, &inf, &err), 0);
 }
 
-static struct imc_store_vm make_vm(const char *infra_id, unsigned id, enum imc_launch launch)
+static struct imc_store_vm make_vm(const char *infra_id, unsigned id, enum imc_launch_state launch)
 {
   struct imc_store_vm vm = {.id = id,
                             .launch = launch,
@@ -102,7 +126,7 @@ static struct imc_store_vm make_vm(const char *infra_id, unsigned id, enum imc_l
   return vm;
 }
 
-static void put_vm(struct imc_store *st, const char *infra_id, unsigned id, enum imc_launch l)
+static void put_vm(struct imc_store *st, const char *infra_id, unsigned id, enum imc_launch_state l)
 {
   struct imc_store_vm vm = make_vm(infra_id, id, l);
   struct imc_err err = {0};
@@ -115,6 +139,10 @@ static void raw_exec(const char *sql)
 {
   sqlite3 *db = NULL;
 
+  if (pg_url) {
+    pg_raw_exec(sql);
+    return;
+  }
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
   sqlite3_busy_timeout(db, 5000);
   assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
@@ -128,6 +156,8 @@ static int raw_count_infras(void)
   sqlite3_stmt *s = NULL;
   int n;
 
+  if (pg_url)
+    return (int)pg_raw_count("SELECT count(*) FROM infra");
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
   assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM infra", -1, &s, NULL), 0);
   assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -503,7 +533,9 @@ static void test_store_url_forms(void **state)
   assert_int_equal(imc_store_open("sqlite://relative.db", &st, &err), IMC_E_INVAL);
   assert_null(st);
   imc_err_clear(&err);
-  assert_int_equal(imc_store_open("postgresql://u:secret@h/db", &st, &err), IMC_E_INVAL);
+  imc_err_clear(&err);
+  assert_int_equal(imc_store_open("mysql://u:secret@h/db", &st, &err), IMC_E_INVAL);
+  assert_non_null(strstr(err.msg, "'mysql'"));
   assert_null(strstr(err.msg, "secret"));
 }
 
@@ -589,11 +621,11 @@ static void test_store_newer_schema_is_refused(void **state)
 
   (void)state;
   imc_store_close(st);
-  raw_exec("UPDATE meta SET value = 2 WHERE key = 'schema_version'");
+  raw_exec("UPDATE meta SET value = '99' WHERE key = 'schema_version'");
   st = NULL;
-  assert_int_equal(imc_store_open(path, &st, &err), IMC_E_INVAL);
+  assert_int_equal(imc_store_open(store_url(), &st, &err), IMC_E_INVAL);
   assert_null(st);
-  assert_non_null(strstr(err.msg, "has schema version 2; this imc knows up to 1"));
+  assert_non_null(strstr(err.msg, "has schema version 99; this imc knows up to "));
 }
 
 static void test_store_unknown_state_name_is_internal_error(void **state)
@@ -632,7 +664,7 @@ static void test_store_committed_data_survives_writer_crash(void **state)
     struct imc_store_infra inf = make_infra("crash", 1, NULL, 0);
     struct imc_store_vm vm = make_vm("crash", 4, IMC_LAUNCH_INTENT);
 
-    if (imc_store_open(path, &st, &err) || imc_store_put_infra(st, &inf, &err) ||
+    if (imc_store_open(store_url(), &st, &err) || imc_store_put_infra(st, &inf, &err) ||
         imc_store_put_vm(st, &vm, &err))
       _exit(1);
     _exit(0);
@@ -739,11 +771,301 @@ static void test_store_allocation_failures_are_clean(void **state)
   imc_store_close(st);
 }
 
+/* A contextualization log is whatever the tools printed: not always UTF-8. */
+static void test_store_log_keeps_bytes_that_are_not_utf8(void **state)
+{
+  static const char chunk[] = "caf\xe9 \xff\xfe ok\n";
+  struct imc_store *st = open_store();
+  struct imc_err err = {0};
+  struct imc_buf b;
+
+  (void)state;
+  put_infra(st, "inf", 1, NULL, false);
+  assert_int_equal(imc_store_append_log(st, "inf", 0, 1, chunk, &err), 0);
+  imc_buf_init(&b, 4096);
+  assert_int_equal(imc_store_get_log(st, "inf", 0, &b, &err), 0);
+  assert_int_equal(b.len, strlen(chunk));
+  assert_memory_equal(b.data, chunk, b.len);
+  imc_buf_free(&b);
+  imc_store_close(st);
+}
+
+/* --- meta -------------------------------------------------------------------------------- */
+
+static void test_store_meta_unset_key_is_notfound(void **state)
+{
+  struct imc_store *st = open_store();
+  struct imc_err err = {0};
+  char *v = (char *)"untouched";
+
+  (void)state;
+  assert_int_equal(imc_store_get_meta(st, "secret_key", &v, &err), IMC_E_NOTFOUND);
+  assert_null(v);
+  imc_err_clear(&err);
+  assert_int_equal(imc_store_get_meta(st, "", &v, &err), IMC_E_INVAL);
+  imc_store_close(st);
+}
+
+/* The first value set wins; the text comes back as given (no number conversion). */
+static void test_store_meta_init_keeps_the_first_value(void **state)
+{
+  struct imc_store *st = open_store();
+  struct imc_err err = {0};
+  char *v = NULL;
+
+  (void)state;
+  assert_int_equal(imc_store_init_meta(st, "k", "0123", &v, &err), 0);
+  assert_string_equal(v, "0123");
+  imc_free(v);
+  assert_int_equal(imc_store_init_meta(st, "k", "other", &v, &err), 0);
+  assert_string_equal(v, "0123");
+  imc_free(v);
+  assert_int_equal(imc_store_get_meta(st, "k", &v, &err), 0);
+  assert_string_equal(v, "0123");
+  imc_free(v);
+  imc_store_close(st);
+}
+
+/* Two handles (two processes, in effect) initialising one key agree on its value. */
+static void test_store_meta_handles_agree_on_the_winner(void **state)
+{
+  struct imc_store *a = open_store(), *b = open_store();
+  struct imc_err err = {0};
+  char *va = NULL, *vb = NULL;
+
+  (void)state;
+  assert_int_equal(imc_store_init_meta(a, "node", "from-a", &va, &err), 0);
+  assert_int_equal(imc_store_init_meta(b, "node", "from-b", &vb, &err), 0);
+  assert_string_equal(va, "from-a");
+  assert_string_equal(vb, "from-a");
+  imc_free(va);
+  imc_free(vb);
+  imc_store_close(a);
+  imc_store_close(b);
+}
+
+/* --- claims ------------------------------------------------------------------------------ */
+
+static void test_store_lock_excludes_another_handle(void **state)
+{
+  struct imc_store *a = open_store(), *b = open_store();
+  struct imc_err err = {0};
+
+  (void)state;
+  assert_int_equal(imc_store_lock_infra(a, "inf", &err), 0);
+  assert_int_equal(imc_store_lock_infra(b, "inf", &err), IMC_E_CONFLICT);
+  assert_non_null(strstr(err.msg, "inf"));
+  imc_err_clear(&err);
+  assert_int_equal(imc_store_lock_infra(b, "other", &err), 0); /* claims are per id */
+  imc_store_unlock_infra(a, "inf");
+  assert_int_equal(imc_store_lock_infra(b, "inf", &err), 0);
+  assert_int_equal(imc_store_lock_infra(a, "inf", &err), IMC_E_CONFLICT);
+  imc_store_close(a);
+  imc_store_close(b);
+}
+
+static void test_store_lock_nests_per_handle(void **state)
+{
+  struct imc_store *a = open_store(), *b = open_store();
+  struct imc_err err = {0};
+
+  (void)state;
+  assert_int_equal(imc_store_lock_infra(a, "inf", &err), 0);
+  assert_int_equal(imc_store_lock_infra(a, "inf", &err), 0);
+  imc_store_unlock_infra(a, "inf");
+  assert_int_equal(imc_store_lock_infra(b, "inf", &err), IMC_E_CONFLICT);
+  imc_err_clear(&err);
+  imc_store_unlock_infra(a, "inf");
+  assert_int_equal(imc_store_lock_infra(b, "inf", &err), 0);
+  imc_store_unlock_infra(a, "inf"); /* one unlock too many changes nothing */
+  imc_store_unlock_infra(a, "never-locked");
+  assert_int_equal(imc_store_lock_infra(a, "inf", &err), IMC_E_CONFLICT);
+  imc_store_close(a);
+  imc_store_close(b);
+}
+
+static void test_store_lock_ends_with_close(void **state)
+{
+  struct imc_store *a = open_store(), *b = open_store();
+  struct imc_err err = {0};
+
+  (void)state;
+  assert_int_equal(imc_store_lock_infra(a, "inf", &err), 0);
+  assert_int_equal(imc_store_lock_infra(a, "inf", &err), 0);
+  imc_store_close(a);
+  assert_int_equal(imc_store_lock_infra(b, "inf", &err), 0);
+  imc_store_close(b);
+}
+
+static void test_store_lock_bad_id_is_invalid(void **state)
+{
+  struct imc_store *st = open_store();
+  struct imc_err err = {0};
+  char longid[IMC_INFRA_ID_MAX + 1];
+
+  (void)state;
+  memset(longid, 'x', sizeof longid - 1);
+  longid[sizeof longid - 1] = '\0';
+  assert_int_equal(imc_store_lock_infra(st, "", &err), IMC_E_INVAL);
+  imc_err_clear(&err);
+  assert_int_equal(imc_store_lock_infra(st, longid, &err), IMC_E_INVAL);
+  imc_store_close(st);
+}
+
+/* A claim is not part of a transaction: taking a new one inside one is refused. */
+static void test_store_lock_inside_transaction_is_refused(void **state)
+{
+  struct imc_store *st = open_store();
+  struct imc_err err = {0};
+
+  (void)state;
+  assert_int_equal(imc_store_lock_infra(st, "held", &err), 0);
+  assert_int_equal(imc_store_begin(st, &err), 0);
+  assert_int_equal(imc_store_lock_infra(st, "new", &err), IMC_E_INTERNAL);
+  imc_err_clear(&err);
+  assert_int_equal(imc_store_lock_infra(st, "held", &err), 0); /* nesting is always allowed */
+  assert_int_equal(imc_store_commit(st, &err), 0);
+  assert_int_equal(imc_store_lock_infra(st, "new", &err), 0);
+  imc_store_close(st);
+}
+
+/* The last unlock inside a transaction takes effect when it ends, even by a rollback. */
+static void test_store_unlock_inside_transaction_waits_for_its_end(void **state)
+{
+  struct imc_store *a = open_store(), *b = open_store();
+  struct imc_err err = {0};
+
+  (void)state;
+  assert_int_equal(imc_store_lock_infra(a, "inf", &err), 0);
+  assert_int_equal(imc_store_begin(a, &err), 0);
+  put_infra(a, "inf", 1, NULL, false);
+  imc_store_unlock_infra(a, "inf");
+  imc_store_rollback(a);
+  assert_int_equal(imc_store_lock_infra(b, "inf", &err), 0);
+  imc_store_close(a);
+  imc_store_close(b);
+}
+
+/* A worker killed with -9 leaves no claim that blocks the others. */
+static void test_store_lock_of_killed_process_is_released(void **state)
+{
+  struct imc_store *st;
+  struct imc_err err = {0};
+  int ready[2], status = -1;
+  char c = 0;
+  pid_t pid;
+
+  (void)state;
+  assert_int_equal(pipe(ready), 0);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(ready[0]);
+    if (imc_store_open(store_url(), &st, &err) || imc_store_lock_infra(st, "inf", &err) ||
+        write(ready[1], "x", 1) != 1)
+      _exit(1);
+    for (;;)
+      pause(); /* holds the claim until killed */
+  }
+  close(ready[1]);
+  assert_int_equal(read(ready[0], &c, 1), 1); /* the child holds the claim */
+  close(ready[0]);
+  st = open_store();
+  assert_int_equal(imc_store_lock_infra(st, "inf", &err), IMC_E_CONFLICT);
+  assert_int_equal(kill(pid, SIGKILL), 0);
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  if (pg_url)
+    pg_wait_claims_gone();
+  imc_err_clear(&err);
+  assert_int_equal(imc_store_lock_infra(st, "inf", &err), 0);
+  imc_store_close(st);
+}
+
+/* --- SQLite only ------------------------------------------------------------------------- */
+
+/* A claim row of a process that is gone (pid ended, start time 0 never matches). */
+static void test_store_sqlite_stale_claim_of_dead_process_is_taken_over(void **state)
+{
+  struct imc_store *st = open_store();
+  struct imc_err err = {0};
+  char sql[200];
+  int status;
+  pid_t pid = fork();
+
+  (void)state;
+  assert_true(pid >= 0);
+  if (pid == 0)
+    _exit(0);
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  snprintf(sql, sizeof sql,
+           "INSERT INTO infra_lock(infra_id, holder, pid, started) VALUES('inf', 'gone', %ld, 0)",
+           (long)pid);
+  raw_exec(sql);
+  assert_int_equal(imc_store_lock_infra(st, "inf", &err), 0);
+  imc_store_close(st);
+}
+
+/* A claim row naming a live pid with another start time: the pid was reused. */
+static void test_store_sqlite_stale_claim_of_reused_pid_is_taken_over(void **state)
+{
+  struct imc_store *st = open_store();
+  struct imc_err err = {0};
+  char sql[200];
+
+  (void)state;
+  snprintf(sql, sizeof sql,
+           "INSERT INTO infra_lock(infra_id, holder, pid, started) VALUES('inf', 'old', %ld, 1)",
+           (long)getpid());
+  raw_exec(sql);
+  assert_int_equal(imc_store_lock_infra(st, "inf", &err), 0);
+  imc_store_close(st);
+}
+
+/* A file of schema version 1 (meta values as integers, no claims table) is brought up to date
+ * and keeps its rows. */
+static void test_store_sqlite_version_1_file_is_migrated(void **state)
+{
+  struct imc_store *st;
+  struct imc_store_infra inf = {0};
+  struct imc_err err = {0};
+  char *v = NULL;
+
+  (void)state;
+  raw_exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+           "CREATE TABLE infra(id TEXT PRIMARY KEY, created INTEGER NOT NULL,"
+           " updated INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, radl TEXT, extra TEXT);"
+           "CREATE TABLE infra_owner(infra_id TEXT NOT NULL REFERENCES infra(id) ON DELETE CASCADE,"
+           " owner TEXT NOT NULL, PRIMARY KEY(infra_id, owner));"
+           "CREATE TABLE vm(infra_id TEXT NOT NULL REFERENCES infra(id) ON DELETE CASCADE,"
+           " id INTEGER NOT NULL, launch TEXT NOT NULL, state TEXT NOT NULL,"
+           " destroyed INTEGER NOT NULL DEFAULT 0, cloud_id TEXT, cloud_type TEXT,"
+           " instance_id TEXT, client_token TEXT, system TEXT, error TEXT,"
+           " PRIMARY KEY(infra_id, id));"
+           "CREATE TABLE log(infra_id TEXT NOT NULL REFERENCES infra(id) ON DELETE CASCADE,"
+           " vm_id INTEGER NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,"
+           " text TEXT NOT NULL);"
+           "INSERT INTO meta(key, value) VALUES('schema_version', 1);"
+           "INSERT INTO infra(id, created, updated) VALUES('old', 7, 8);");
+  st = open_store();
+  assert_int_equal(imc_store_get_infra(st, "old", &inf, &err), 0);
+  assert_int_equal(inf.created, 7);
+  imc_store_infra_cleanup(&inf);
+  assert_int_equal(imc_store_get_meta(st, "schema_version", &v, &err), 0);
+  assert_string_equal(v, "2");
+  imc_free(v);
+  assert_int_equal(imc_store_init_meta(st, "k", "007", &v, &err), 0);
+  assert_string_equal(v, "007");
+  imc_free(v);
+  assert_int_equal(imc_store_lock_infra(st, "old", &err), 0);
+  imc_store_close(st);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
-  const struct CMUnitTest tests[] = {
+  const struct CMUnitTest common[] = {
     T(test_store_infra_round_trips_every_field),
     T(test_store_infra_null_stays_null_and_empty_stays_empty),
     T(test_store_put_infra_replaces_row_and_owners),
@@ -754,22 +1076,55 @@ int main(void)
     T(test_store_open_intents_span_infrastructures),
     T(test_store_put_vm_of_missing_infra_is_notfound),
     T(test_store_logs_append_in_order),
+    T(test_store_log_keeps_bytes_that_are_not_utf8),
     T(test_store_nested_transactions_commit_once),
     T(test_store_rollback_discards_writes),
     T(test_store_inner_rollback_undoes_the_outermost),
     T(test_store_reopen_sees_everything),
     T(test_store_close_inside_transaction_keeps_nothing),
-    T(test_store_url_forms),
-    T(test_store_runs_in_wal_mode),
-    T(test_store_open_of_non_database_is_io_error),
-    T(test_store_open_does_not_create_directories),
-    T(test_store_files_are_close_on_exec),
     T(test_store_newer_schema_is_refused),
     T(test_store_unknown_state_name_is_internal_error),
     T(test_store_committed_data_survives_writer_crash),
     T(test_store_threads_share_one_store),
     T(test_store_allocation_failures_are_clean),
+    T(test_store_meta_unset_key_is_notfound),
+    T(test_store_meta_init_keeps_the_first_value),
+    T(test_store_meta_handles_agree_on_the_winner),
+    T(test_store_lock_excludes_another_handle),
+    T(test_store_lock_nests_per_handle),
+    T(test_store_lock_ends_with_close),
+    T(test_store_lock_bad_id_is_invalid),
+    T(test_store_lock_inside_transaction_is_refused),
+    T(test_store_unlock_inside_transaction_waits_for_its_end),
+    T(test_store_lock_of_killed_process_is_released),
   };
+  const struct CMUnitTest sqlite_only[] = {
+    T(test_store_url_forms),
+    T(test_store_runs_in_wal_mode),
+    T(test_store_open_of_non_database_is_io_error),
+    T(test_store_open_does_not_create_directories),
+    T(test_store_files_are_close_on_exec),
+    T(test_store_sqlite_stale_claim_of_dead_process_is_taken_over),
+    T(test_store_sqlite_stale_claim_of_reused_pid_is_taken_over),
+    T(test_store_sqlite_version_1_file_is_migrated),
+  };
+  const struct CMUnitTest pg_only[] = {
+    T(test_store_pg_unreachable_server_error_hides_url),
+    T(test_store_pg_malformed_url_error_hides_it),
+    T(test_store_pg_claim_ends_with_its_session),
+    T(test_store_pg_lost_session_is_reopened),
+  };
+  int failed;
 
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  pg_url = getenv("IMC_TEST_PG_URL");
+  if (pg_url && !*pg_url)
+    pg_url = NULL;
+  if (pg_url) {
+    failed = cmocka_run_group_tests_name("store on postgresql", common, NULL, NULL);
+    failed += cmocka_run_group_tests_name("postgresql only", pg_only, NULL, NULL);
+  } else {
+    failed = cmocka_run_group_tests_name("store on sqlite", common, NULL, NULL);
+    failed += cmocka_run_group_tests_name("sqlite only", sqlite_only, NULL, NULL);
+  }
+  return failed;
 }

@@ -452,6 +452,8 @@ static void test_code_name_covers_every_code(void **state)
   } names[] = {
     {IMC_OK, "ok"},          {IMC_E_NOMEM, "nomem"},    {IMC_E_INVAL, "invalid"},
     {IMC_E_PARSE, "parse"},  {IMC_E_TOOBIG, "toobig"},  {IMC_E_AUTH, "auth"},
+    {IMC_E_FORBIDDEN, "forbidden"}, {IMC_E_CONFLICT, "conflict"},
+    {IMC_E_UNSUPPORTED, "unsupported"},
     {IMC_E_QUOTA, "quota"},  {IMC_E_NOTFOUND, "notfound"}, {IMC_E_CLOUD, "cloud"},
     {IMC_E_TIMEOUT, "timeout"}, {IMC_E_IO, "io"},       {IMC_E_INTERNAL, "internal"},
   };
@@ -459,6 +461,17 @@ static void test_code_name_covers_every_code(void **state)
   (void)state;
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     assert_string_equal(imc_code_name(names[i].code), names[i].name);
+}
+
+static void test_err_prefix_keeps_code_and_message(void **state)
+{
+  struct imc_err e = {0};
+
+  (void)state;
+  imc_fail(&e, IMC_E_CLOUD, "no capacity");
+  assert_int_equal(imc_err_prefix(&e, "Error starting VM %d: ", 3), IMC_E_CLOUD);
+  assert_string_equal(e.msg, "Error starting VM 3: no capacity");
+  assert_int_equal(e.code, IMC_E_CLOUD);
 }
 
 static void test_code_name_of_unknown_code(void **state)
@@ -1081,6 +1094,7 @@ int main(void)
     cmocka_unit_test(test_fail_at_truncates_long_messages),
     cmocka_unit_test(test_code_name_covers_every_code),
     cmocka_unit_test(test_code_name_of_unknown_code),
+    cmocka_unit_test(test_err_prefix_keeps_code_and_message),
     cmocka_unit_test(test_alloc_count_counts_every_wrapper),
     cmocka_unit_test(test_alloc_fail_at_fails_exactly_the_nth),
     cmocka_unit_test(test_alloc_fail_at_covers_all_wrappers),

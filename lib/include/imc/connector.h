@@ -15,13 +15,16 @@
 
 #define IMC_CONNECTOR_ABI 1 /* bump when an op is appended; never reorder */
 
-/* Optional operations a connector has (the pointer is NULL otherwise). */
+/* What a connector can do beyond the required operations (an optional op's pointer is NULL
+ * when its flag is off), and facts the engine needs about it. */
 enum {
   IMC_CAP_ALTER = 1u << 0,
   IMC_CAP_SNAPSHOT = 1u << 1,
   IMC_CAP_IMAGES = 1u << 2,
   IMC_CAP_QUOTAS = 1u << 3,
   IMC_CAP_FIND = 1u << 4, /* can find a resource by its client token (crash recovery) */
+  IMC_CAP_NO_AUTH = 1u << 5, /* needs no credentials: works with an empty auth entry */
+  IMC_CAP_NO_CTXT = 1u << 6, /* its VMs are never contextualized (nothing to reach) */
 };
 
 enum imc_power { IMC_POWER_START, IMC_POWER_STOP, IMC_POWER_REBOOT };

@@ -80,6 +80,8 @@ int radl_print(const struct imc_doc *doc, struct imc_buf *out, struct imc_err *e
  * two spaces with sorted keys, as IM's dump_radl; otherwise one compact line. */
 int radl_json_print(const struct imc_doc *doc, bool pretty, struct imc_buf *out,
                     struct imc_err *err);
+/* One element alone, as a compact one-item list that radl_json_parse reads back. */
+int radl_json_print_elem(const struct imc_elem *e, struct imc_buf *out, struct imc_err *err);
 int radl_json_parse(const char *source, const char *text, size_t len, struct imc_doc **out,
                     struct imc_err *err);
 

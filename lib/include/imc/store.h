@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The store: everything that must survive a crash (kill -9, OOM kill), behind one interface
- * with one backend per process: SQLite in WAL mode by default, PostgreSQL (later) when several
- * imcd share the load.
+ * with one backend per process: SQLite in WAL mode by default, PostgreSQL when several imcd
+ * share the load (DATA_DB = postgresql://...).
  *
  * The unit of crash safety is the VM row.  Before a cloud create call the engine writes the VM
  * with launch IMC_LAUNCH_INTENT and its client token; after the call it writes the outcome
@@ -34,12 +34,12 @@ struct imc_store_infra {
 };
 
 /* Where a VM's creation stands. */
-enum imc_launch { IMC_LAUNCH_INTENT, IMC_LAUNCH_DONE, IMC_LAUNCH_FAILED };
+enum imc_launch_state { IMC_LAUNCH_INTENT, IMC_LAUNCH_DONE, IMC_LAUNCH_FAILED };
 
 struct imc_store_vm {
   char infra_id[IMC_INFRA_ID_MAX];
   unsigned id;
-  enum imc_launch launch;
+  enum imc_launch_state launch;
   enum imc_vm_state state;
   bool destroyed; /* removed from the infrastructure; the row stays so ids are never reused */
   char *cloud_id, *cloud_type, *instance_id, *client_token;
@@ -52,7 +52,8 @@ void imc_store_infra_cleanup(struct imc_store_infra *inf);
 void imc_store_vm_cleanup(struct imc_store_vm *vm);
 void imc_store_vms_free(struct imc_store_vm *vms, size_t n);
 
-/* Opens (creating when needed) the store named by url: a path or "sqlite:///path" for SQLite.
+/* Opens (creating when needed) the store named by url: a path or "sqlite:///path" for SQLite,
+ * "postgresql://..." or "postgres://..." (libpq's URI form) for PostgreSQL.
  * SQLite runs in WAL mode with synchronous=NORMAL: the crash model is a process crash, which
  * loses nothing committed.  The schema carries a version; a newer one than this build knows
  * is an error, an older one is migrated.  The store may be used from several threads. */
@@ -92,5 +93,24 @@ int imc_store_append_log(struct imc_store *st, const char *infra_id, int vm_id, 
 /* Appends the whole log, chunks in order, to out. */
 int imc_store_get_log(struct imc_store *st, const char *infra_id, int vm_id, struct imc_buf *out,
                       struct imc_err *err);
+
+/* --- values the engine keeps with the data ---------------------------------------------- */
+
+/* *value (caller frees with imc_free) is the value of key; IMC_E_NOTFOUND when unset. */
+int imc_store_get_meta(struct imc_store *st, const char *key, char **value, struct imc_err *err);
+/* Sets key to value unless it is set already, and gives in *winner (caller frees) the value
+ * that is stored now: processes racing to initialise a key all end up with the same value. */
+int imc_store_init_meta(struct imc_store *st, const char *key, const char *value, char **winner,
+                        struct imc_err *err);
+
+/* --- one worker per infrastructure across processes ------------------------------------- */
+
+/* Claims infrastructure id for this store handle, so that several processes sharing the data
+ * never change one infrastructure at the same time (others still read it).  IMC_E_CONFLICT
+ * when another handle (of this or another process) holds it.  Claims nest per handle.  A claim
+ * ends with imc_store_unlock_infra, imc_store_close, or the end of its process: a process
+ * killed with -9 leaves no claim behind that blocks the others. */
+int imc_store_lock_infra(struct imc_store *st, const char *id, struct imc_err *err);
+void imc_store_unlock_infra(struct imc_store *st, const char *id);
 
 #endif
