@@ -615,6 +615,11 @@ static void test_contmsg_has_the_infrastructure_log_and_vm_logs(void **state)
   assert_non_null(strstr(imc_buf_cstr(&b), "VM 0:\n"));
   assert_non_null(strstr(imc_buf_cstr(&b), "TASK [ok]"));
   imc_buf_reset(&b);
+  assert_int_equal(imc_vm_contmsg(f->e, id, 0, &f->alice, &b, &err), 0);
+  assert_string_equal(imc_buf_cstr(&b), "TASK [ok]");
+  imc_buf_reset(&b);
+  assert_int_equal(imc_vm_contmsg(f->e, id, 3, &f->alice, &b, &err), IMC_E_NOTFOUND);
+  imc_err_clear(&err);
   assert_int_equal(imc_infra_contmsg(f->e, id, &f->alice, true, &b, &err), 0);
   assert_null(strstr(imc_buf_cstr(&b), "VM 0:"));
   imc_buf_free(&b);
@@ -752,6 +757,9 @@ static void test_stop_and_start_change_the_states(void **state)
   assert_int_equal(imc_infra_power(f->e, id, IMC_POWER_START, &f->alice, &err), 0);
   assert_int_equal(infra_state(f, id, &f->alice), IMC_VM_CONFIGURED);
   assert_int_equal(imc_vm_power(f->e, id, 1, IMC_POWER_REBOOT, &f->alice, &err), 0);
+  assert_int_equal(imc_infra_power(f->e, id, IMC_POWER_REBOOT, &f->alice, &err), 0);
+  assert_int_equal(imc_vm_power(f->e, id, 8, IMC_POWER_STOP, &f->alice, &err), IMC_E_NOTFOUND);
+  assert_string_equal(err.msg, "Invalid VM ID");
 }
 
 static void test_snapshot_gives_the_image_url(void **state)
