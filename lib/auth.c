@@ -9,6 +9,7 @@
  * no message of this file ever quotes one (keys, lines and columns only).  The JSON form,
  * read and written, is in auth_json.c. */
 #include "imc/auth.h"
+#include "imc/utf8.h"
 #include "imc/alloc.h"
 #include "auth_int.h"
 
@@ -167,36 +168,6 @@ static bool is_space(char c)
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 when it is not one (also for
- * overlong forms, surrogates and code points past U+10FFFF, which Python's decoder refuses). */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-  unsigned cp;
-  size_t len;
-
-  if (p[0] < 0x80)
-    return 1;
-  if (p[0] >= 0xC2 && p[0] <= 0xDF)
-    len = 2, cp = p[0] & 0x1Fu;
-  else if (p[0] >= 0xE0 && p[0] <= 0xEF)
-    len = 3, cp = p[0] & 0x0Fu;
-  else if (p[0] >= 0xF0 && p[0] <= 0xF4)
-    len = 4, cp = p[0] & 0x07u;
-  else
-    return 0;
-  if (len > n)
-    return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((p[i] & 0xC0) != 0x80)
-      return 0;
-    cp = cp << 6 | (p[i] & 0x3Fu);
-  }
-  if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-      (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-    return 0;
-  return len;
-}
-
 /* Offset of the first NUL byte or invalid UTF-8 sequence in s, or n when there is none. */
 size_t auth_first_bad_byte(const char *s, size_t n)
 {
@@ -204,7 +175,7 @@ size_t auth_first_bad_byte(const char *s, size_t n)
   size_t i = 0, len;
 
   while (i < n) {
-    if (p[i] == '\0' || !(len = utf8_seq(p + i, n - i)))
+    if (p[i] == '\0' || !(len = imc_utf8_seq(p + i, n - i)))
       return i;
     i += len;
   }

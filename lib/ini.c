@@ -4,6 +4,7 @@
 #include "ini.h"
 #include "imc/alloc.h"
 #include "imc/config.h"
+#include "imc/utf8.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -34,37 +35,13 @@ int ini_code_points(const char *p, size_t n)
   return cols;
 }
 
-/* Length of the UTF-8 sequence at p (n bytes left), 0 when it is not one: overlong forms,
- * surrogates and code points past U+10FFFF are refused, as Python's decoder does. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-  size_t len;
-  uint32_t cp;
-
-  if (p[0] < 0x80)
-    return 1;
-  len = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
-  if (len == 0 || len > n || p[0] > 0xF4)
-    return 0;
-  cp = p[0] & (0x7Fu >> len);
-  for (size_t i = 1; i < len; i++) {
-    if ((p[i] & 0xC0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (p[i] & 0x3Fu);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-      (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
-  return len;
-}
-
 /* Offset of the first NUL or invalid UTF-8 byte, or n. */
 size_t ini_bad_text_at(const char *p, size_t n)
 {
   size_t i = 0, len;
 
   while (i < n) {
-    len = p[i] ? utf8_seq((const unsigned char *)p + i, n - i) : 0;
+    len = p[i] ? imc_utf8_seq((const unsigned char *)p + i, n - i) : 0;
     if (len == 0)
       return i;
     i += len;
@@ -79,7 +56,7 @@ void ini_excerpt(char *dst, size_t cap, const char *s, size_t n)
   size_t i = 0, o = 0, len;
 
   while (i < n && o + 8 < cap && i < 40) {
-    len = utf8_seq((const unsigned char *)s + i, n - i);
+    len = imc_utf8_seq((const unsigned char *)s + i, n - i);
     if (len <= 1) {
       dst[o++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7F || len == 0) ? '?' : s[i];
       i++;

@@ -9,6 +9,7 @@
 
 #include "imc/alloc.h"
 #include "imc/radl.h"
+#include "imc/utf8.h"
 #include "json_int.h"
 
 /* The writer's bound on nested contains/soft groups (as the text parser's). */
@@ -26,41 +27,11 @@ struct jw {
   struct imc_err *err;
 };
 
-/* jansson refuses strings that are not UTF-8; say which value instead of failing later. */
-static bool utf8_valid(const char *s)
-{
-  const unsigned char *p = (const unsigned char *)s;
-
-  while (*p) {
-    unsigned c = *p++;
-    int more;
-    unsigned cp, min;
-
-    if (c < 0x80)
-      continue;
-    if (c >= 0xC2 && c <= 0xDF)
-      more = 1, cp = c & 0x1F, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-      more = 2, cp = c & 0x0F, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-      more = 3, cp = c & 0x07, min = 0x10000;
-    else
-      return false;
-    for (int i = 0; i < more; i++, p++) {
-      if ((*p & 0xC0) != 0x80)
-        return false;
-      cp = (cp << 6) | (*p & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-  }
-  return true;
-}
-
-/* A new JSON string; IMC_E_INVAL (naming the key) when s is not UTF-8. */
+/* A new JSON string; IMC_E_INVAL (naming the key) when s is not UTF-8: jansson would refuse
+ * it later without saying which value. */
 static int jstr(struct jw *w, const char *key, const char *s, json_t **out)
 {
-  if (!utf8_valid(s))
+  if (!imc_utf8_valid(s))
     return imc_fail(w->err, IMC_E_INVAL, "value of '%.100s' is not valid UTF-8 and cannot be "
                     "written as JSON", key);
   if (!(*out = json_string(s)))
@@ -74,7 +45,7 @@ static int jset(struct jw *w, json_t *obj, const char *key, json_t *v)
 {
   if (!v)
     return nomem(w->err);
-  if (!utf8_valid(key)) {
+  if (!imc_utf8_valid(key)) {
     json_decref(v);
     return imc_fail(w->err, IMC_E_INVAL, "feature name '%.100s' is not valid UTF-8", key);
   }

@@ -18,6 +18,7 @@
 #include "imc/buf.h"
 #include "imc/err.h"
 #include "imc/log.h"
+#include "imc/utf8.h"
 
 /* --- imc_buf ------------------------------------------------------------------------- */
 
@@ -472,6 +473,26 @@ static void test_err_prefix_keeps_code_and_message(void **state)
   assert_int_equal(imc_err_prefix(&e, "Error starting VM %d: ", 3), IMC_E_CLOUD);
   assert_string_equal(e.msg, "Error starting VM 3: no capacity");
   assert_int_equal(e.code, IMC_E_CLOUD);
+}
+
+static void test_utf8_follows_pythons_strict_decoder(void **state)
+{
+  static const struct {
+    const char *s;
+    bool ok;
+  } cases[] = {
+    {"plain", true},       {"caf\xc3\xa9", true},   {"\xe2\x82\xac", true},
+    {"\xf0\x9f\x98\x80", true}, {"\xc0\xaf", false},  /* overlong */
+    {"\xed\xa0\x80", false},   /* a surrogate */     {"\xf4\x90\x80\x80", false},
+    {"\xe2\x82", false},        /* cut short */       {"\x80", false},
+  };
+
+  (void)state;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    if (imc_utf8_valid(cases[i].s) != cases[i].ok)
+      fail_msg("case %zu", i);
+  assert_int_equal(imc_utf8_seq((const unsigned char *)"\xe2\x82\xac", 3), 3);
+  assert_int_equal(imc_utf8_seq((const unsigned char *)"\xe2\x82\xac", 2), 0);
 }
 
 static void test_code_name_of_unknown_code(void **state)
@@ -1095,6 +1116,7 @@ int main(void)
     cmocka_unit_test(test_code_name_covers_every_code),
     cmocka_unit_test(test_code_name_of_unknown_code),
     cmocka_unit_test(test_err_prefix_keeps_code_and_message),
+    cmocka_unit_test(test_utf8_follows_pythons_strict_decoder),
     cmocka_unit_test(test_alloc_count_counts_every_wrapper),
     cmocka_unit_test(test_alloc_fail_at_fails_exactly_the_nth),
     cmocka_unit_test(test_alloc_fail_at_covers_all_wrappers),

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* imcd's HTTP: libmicrohttpd daemons (one per port, a pool of threads each) that collect a
+ * request with a bounded body, hand it to the XML-RPC or the REST front end, and send the
+ * answer.  When both APIs share one port, POST / with an XML body is XML-RPC, as IM's clients
+ * send it, and everything else is REST. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "http.h"
+#include "imc/alloc.h"
+#include "imc/log.h"
+
+#define MAX_RESPONSE (256u * 1024 * 1024)
+#define DRAIN_MAX_MS 30000 /* how long a shutdown waits for requests in flight */
+#define DRAIN_STEP_MS 20
+
+enum api { API_XMLRPC = 1, API_REST = 2 };
+
+struct listener {
+  struct MHD_Daemon *mhd;
+  unsigned apis;
+  struct imcd *d;
+  size_t max_body;
+};
+
+struct http {
+  struct listener l[2];
+  size_t n;
+  char *tls_key[2], *tls_cert[2];
+};
+
+/* One request being received. */
+struct conn {
+  struct imc_buf body;
+  bool too_big;
+  char id[24];
+  struct timespec start;
+};
+
+static atomic_ulong request_seq;
+static atomic_uint in_flight; /* requests received and not yet answered (not idle connections) */
+
+bool imcd_add_header(struct imcd_response *rs, const char *name, const char *value)
+{
+  struct imcd_header *h;
+
+  if (rs->nheaders >= IMCD_MAX_HEADERS || strlen(name) >= sizeof h->name ||
+      strlen(value) >= sizeof h->value)
+    return false;
+  h = &rs->headers[rs->nheaders++];
+  snprintf(h->name, sizeof h->name, "%s", name);
+  snprintf(h->value, sizeof h->value, "%s", value);
+  return true;
+}
+
+static const char *header_of(const struct imcd_request *rq, const char *name)
+{
+  return MHD_lookup_connection_value(rq->impl, MHD_HEADER_KIND, name);
+}
+
+static const char *query_of(const struct imcd_request *rq, const char *name)
+{
+  return MHD_lookup_connection_value(rq->impl, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *c, const struct imcd_response *rs)
+{
+  struct MHD_Response *r =
+    MHD_create_response_from_buffer(rs->body.len, rs->body.len ? rs->body.data : (void *)"",
+                                    MHD_RESPMEM_MUST_COPY);
+  enum MHD_Result ok;
+
+  if (!r)
+    return MHD_NO;
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
+  for (size_t i = 0; i < rs->nheaders; i++)
+    MHD_add_response_header(r, rs->headers[i].name, rs->headers[i].value);
+  ok = MHD_queue_response(c, rs->status, r);
+  MHD_destroy_response(r);
+  return ok;
+}
+
+static void plain(struct imcd_response *rs, unsigned status, const char *msg)
+{
+  rs->status = status;
+  snprintf(rs->content_type, sizeof rs->content_type, "text/plain");
+  imc_buf_reset(&rs->body);
+  imc_buf_adds(&rs->body, msg);
+}
+
+/* Which front end answers: an XML-RPC call is a POST to / with an XML body. */
+static enum api route(const struct listener *l, const char *method, const char *path,
+                      struct MHD_Connection *c)
+{
+  const char *type;
+
+  if (l->apis != (API_XMLRPC | API_REST))
+    return (enum api)l->apis;
+  type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+  if (strcmp(method, "POST") == 0 && strcmp(path, "/") == 0 && type &&
+      (strncasecmp(type, "text/xml", 8) == 0 || strncasecmp(type, "application/xml", 15) == 0))
+    return API_XMLRPC;
+  return API_REST;
+}
+
+static double elapsed_ms(const struct timespec *start)
+{
+  struct timespec now;
+
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **con_cls)
+{
+  struct listener *l = cls;
+  struct conn *cn = *con_cls;
+  struct imcd_request rq;
+  struct imcd_response rs;
+  enum MHD_Result ok;
+
+  if (!cn) { /* the headers have arrived: set up for the body */
+    if (!(cn = imc_calloc(1, sizeof *cn)))
+      return MHD_NO;
+    imc_buf_init(&cn->body, l->max_body);
+    snprintf(cn->id, sizeof cn->id, "r%lu", atomic_fetch_add(&request_seq, 1) + 1);
+    clock_gettime(CLOCK_MONOTONIC, &cn->start);
+    atomic_fetch_add(&in_flight, 1);
+    *con_cls = cn;
+    return MHD_YES;
+  }
+  if (*upload_size) {
+    if (!cn->too_big && imc_buf_add_whole(&cn->body, upload, *upload_size) != 0)
+      cn->too_big = true; /* keep reading, so the client gets the 413 */
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  memset(&rs, 0, sizeof rs);
+  rs.status = 200;
+  snprintf(rs.content_type, sizeof rs.content_type, "text/plain");
+  imc_buf_init(&rs.body, MAX_RESPONSE);
+  if (cn->too_big) {
+    char msg[96];
+
+    snprintf(msg, sizeof msg, "Request body larger than %zu bytes", l->max_body);
+    plain(&rs, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+  } else {
+    rq = (struct imcd_request){
+      .method = method,
+      .path = url,
+      .body = cn->body.len ? imc_buf_cstr(&cn->body) : "",
+      .body_len = cn->body.len,
+      .request_id = cn->id,
+      .header = header_of,
+      .query = query_of,
+      .impl = c,
+    };
+    if (route(l, method, url, c) == API_XMLRPC)
+      xmlrpc_handle(l->d, &rq, &rs);
+    else
+      rest_handle(l->d, &rq, &rs);
+    if (imc_buf_err(&rs.body))
+      plain(&rs, MHD_HTTP_INTERNAL_SERVER_ERROR, "Response too large");
+  }
+  (void)version;
+  imc_log(IMC_LOG_INFO, "%s %s %s %u %.1f ms", cn->id, method, url, rs.status,
+          elapsed_ms(&cn->start));
+  ok = send_answer(c, &rs);
+  imc_buf_free(&rs.body);
+  return ok;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+  struct conn *cn = *con_cls;
+
+  if (!cn)
+    return;
+  /* Bodies carry RADL with passwords and auth data. */
+  if (cn->body.data)
+    memset(cn->body.data, 0, cn->body.cap);
+  imc_buf_free(&cn->body);
+  imc_free(cn);
+  *con_cls = NULL;
+  atomic_fetch_sub(&in_flight, 1);
+}
+
+static int parse_address(const char *host, long port, struct sockaddr_storage *ss,
+                         struct imc_err *err)
+{
+  struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+
+  memset(ss, 0, sizeof *ss);
+  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)port);
+    return 0;
+  }
+  if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)port);
+    return 0;
+  }
+  return imc_fail(err, IMC_E_INVAL, "%s is not an IP address to listen on", host);
+}
+
+static int read_pem(const char *path, char **out, struct imc_err *err)
+{
+  struct imc_buf b;
+  int r;
+
+  imc_buf_init(&b, 1024 * 1024);
+  if ((r = imc_read_file(path, &b, err)) != 0) {
+    imc_buf_free(&b);
+    return r;
+  }
+  if (!(*out = imc_buf_take(&b, NULL)))
+    return imc_fail(err, IMC_E_NOMEM, "out of memory");
+  return 0;
+}
+
+static int listen_on(struct http *h, struct imcd *d, unsigned apis, const char *host, long port,
+                     bool tls, const char *key, const char *cert, struct imc_err *err)
+{
+  struct listener *l = &h->l[h->n];
+  struct sockaddr_storage ss;
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+  unsigned pool = (unsigned)d->cfg->workers;
+  int r;
+
+  if ((r = parse_address(host, port, &ss, err)) != 0)
+    return r;
+  if (ss.ss_family == AF_INET6)
+    flags |= MHD_USE_IPv6;
+  l->apis = apis;
+  l->d = d;
+  l->max_body = (size_t)d->cfg->max_request_body;
+  if (tls) {
+    if ((r = read_pem(key, &h->tls_key[h->n], err)) != 0 ||
+        (r = read_pem(cert, &h->tls_cert[h->n], err)) != 0)
+      return r;
+    flags |= MHD_USE_TLS;
+    l->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, l,
+                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                              MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_NOTIFY_COMPLETED,
+                              on_completed, NULL, MHD_OPTION_HTTPS_MEM_KEY, h->tls_key[h->n],
+                              MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert[h->n], MHD_OPTION_END);
+  } else {
+    l->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, l,
+                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                              MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_NOTIFY_COMPLETED,
+                              on_completed, NULL, MHD_OPTION_END);
+  }
+  if (!l->mhd)
+    return imc_fail(err, IMC_E_IO, "cannot listen on %s port %ld (in use, or TLS files wrong?)",
+                    host, port);
+  imc_log(IMC_LOG_INFO, "listening on %s:%ld (%s%s%s)", host, port,
+          (apis & API_XMLRPC) ? "XML-RPC" : "", apis == (API_XMLRPC | API_REST) ? " and " : "",
+          (apis & API_REST) ? "REST" : "");
+  h->n++;
+  return 0;
+}
+
+int http_start(struct imcd *d, struct http **out, struct imc_err *err)
+{
+  const struct imc_config *cfg = d->cfg;
+  struct http *h = imc_calloc(1, sizeof *h);
+  bool same;
+  int r = 0;
+
+  *out = NULL;
+  if (!h)
+    return imc_fail(err, IMC_E_NOMEM, "out of memory");
+  same = cfg->activate_xmlrpc && cfg->activate_rest && cfg->xmlrcp_port == cfg->rest_port;
+  if (same)
+    r = listen_on(h, d, API_XMLRPC | API_REST, cfg->rest_address, cfg->rest_port, cfg->rest_ssl,
+                  cfg->rest_ssl_keyfile, cfg->rest_ssl_certfile, err);
+  if (!same && !r && cfg->activate_xmlrpc)
+    r = listen_on(h, d, API_XMLRPC, cfg->xmlrcp_address, cfg->xmlrcp_port, cfg->xmlrcp_ssl,
+                  cfg->xmlrcp_ssl_keyfile, cfg->xmlrcp_ssl_certfile, err);
+  if (!same && !r && cfg->activate_rest)
+    r = listen_on(h, d, API_REST, cfg->rest_address, cfg->rest_port, cfg->rest_ssl,
+                  cfg->rest_ssl_keyfile, cfg->rest_ssl_certfile, err);
+  if (!r && h->n == 0)
+    r = imc_fail(err, IMC_E_INVAL, "both ACTIVATE_XMLRPC and ACTIVATE_REST are off");
+  if (r) {
+    http_stop(h);
+    return r;
+  }
+  *out = h;
+  return 0;
+}
+
+void http_stop(struct http *h)
+{
+  if (!h)
+    return;
+  /* Stop accepting first on every port, then let the requests in flight finish (a
+   * synchronous create may take long: bounded, so a stuck cloud cannot hold the shutdown).
+   * Idle keep-alive connections are not waited for: they are closed. */
+  for (size_t i = 0; i < h->n; i++)
+    MHD_quiesce_daemon(h->l[i].mhd);
+  for (unsigned waited = 0; waited < DRAIN_MAX_MS && atomic_load(&in_flight) > 0;
+       waited += DRAIN_STEP_MS)
+    nanosleep(&(struct timespec){0, DRAIN_STEP_MS * 1000000L}, NULL);
+  for (size_t i = 0; i < h->n; i++)
+    MHD_stop_daemon(h->l[i].mhd);
+  for (size_t i = 0; i < 2; i++) {
+    imc_free_secret(h->tls_key[i]);
+    imc_free(h->tls_cert[i]);
+  }
+  imc_free(h);
+}

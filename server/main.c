@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* imcd: IM's XML-RPC and REST APIs over libimc.  Reads the configuration, opens the store
+ * and the engine, listens, and on SIGTERM or SIGINT stops accepting, lets the requests in
+ * flight and the background work finish, and closes the store (everything is already
+ * written: a kill -9 loses nothing either). */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "imc/alloc.h"
+#include "imc/log.h"
+#include "imc/store.h"
+
+extern char **environ;
+
+static const char usage[] = "Usage: imcd [-c FILE] [--check] [--help] [--version]\n";
+
+static void help(void)
+{
+  fputs(usage, stdout);
+  fputs("\nimcd serves GRyCAP IM's XML-RPC and REST APIs (IM 1.19.2) over imc's engine.\n\n"
+        "  -c, --config FILE  the configuration (default " IMC_CONFIG_PATH "; the defaults\n"
+        "                     apply when that file does not exist)\n"
+        "      --check        read and check the configuration, then exit\n"
+        "  -h, --help         show this help and exit\n"
+        "  -V, --version      print the version and exit\n"
+        "\nIMC_<OPTION> environment variables override the file (doc/configuration.md).\n"
+        "Exit status: 0 stopped by a signal, 1 failed to start, 2 usage error.\n",
+        stdout);
+}
+
+static FILE *log_file;
+
+static void log_to_file(enum imc_log_level level, const char *file, int line, const char *msg,
+                        void *ctx)
+{
+  static const char *const names[] = {"ERROR", "WARNING", "INFO", "DEBUG"};
+  char when[32];
+  time_t now = time(NULL);
+  struct tm tm;
+
+  gmtime_r(&now, &tm);
+  strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+  fprintf(ctx, "%s %s %s\n", when, names[level], msg);
+  fflush(ctx);
+}
+
+/* LOG_FILE, or standard error when it cannot be opened (said once). */
+static void open_log(const struct imc_config *cfg)
+{
+  imc_log_set_level(imc_config_log_level(cfg));
+  if (*cfg->log_file && (log_file = fopen(cfg->log_file, "a")) != NULL) {
+    imc_log_set_sink(log_to_file, log_file);
+    return;
+  }
+  imc_log_set_sink(log_to_file, stderr);
+  if (*cfg->log_file)
+    imc_log(IMC_LOG_WARN, "cannot open LOG_FILE %s (%s): logging to standard error",
+            cfg->log_file, strerror(errno));
+}
+
+static int load_config(const char *path, struct imc_config *cfg, struct imc_err *err)
+{
+  int r;
+
+  if ((r = imc_config_init(cfg, err)) != 0)
+    return r;
+  r = path ? imc_config_load_file(cfg, path, err)
+           : imc_config_load_optional(cfg, IMC_CONFIG_PATH, NULL, err);
+  if (r == 0)
+    r = imc_config_env(cfg, environ, err);
+  if (r == 0)
+    r = imc_config_check(cfg, err);
+  return r;
+}
+
+/* The directory of the default SQLite file is created on first start (a fresh install). */
+static void make_store_dir(const char *url)
+{
+  char dir[4096];
+  char *slash;
+
+  if (strstr(url, "://") && strncmp(url, "sqlite://", 9) != 0)
+    return;
+  if (strncmp(url, "sqlite://", 9) == 0)
+    url += 9;
+  snprintf(dir, sizeof dir, "%s", url);
+  if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+    return;
+  *slash = '\0';
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    imc_log(IMC_LOG_WARN, "cannot create %s: %s", dir, strerror(errno));
+}
+
+static int serve(const struct imc_config *cfg, struct imc_err *err)
+{
+  struct imc_store *store = NULL;
+  struct imc_engine *engine = NULL;
+  struct http *http = NULL;
+  struct imcd d = {.cfg = cfg};
+  struct imc_engine_opts o = {.config = cfg, .connectors = imc_connectors_builtin};
+  char base[300];
+  sigset_t stop;
+  int r, sig = 0;
+
+  /* Only this thread takes the stop signals: block them before any thread starts. */
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  make_store_dir(cfg->data_db);
+  if ((r = imc_store_open(cfg->data_db, &store, err)) != 0)
+    goto out;
+  o.store = store;
+  o.shared = strstr(cfg->data_db, "postgres") == cfg->data_db; /* several imcd share it */
+  if ((r = imc_engine_open(&o, &engine, err)) != 0)
+    goto out;
+  snprintf(base, sizeof base, "%s://%s:%ld", cfg->rest_ssl ? "https" : "http",
+           strchr(cfg->rest_address, ':') ? "[::1]" : cfg->rest_address, cfg->rest_port);
+  d.engine = engine;
+  d.rest_base = base;
+  if ((r = http_start(&d, &http, err)) != 0)
+    goto out;
+  imc_log(IMC_LOG_INFO, "imcd %s ready", imc_engine_version());
+  sigwait(&stop, &sig);
+  imc_log(IMC_LOG_INFO, "signal %d: stopping (requests in flight finish first)", sig);
+out:
+  http_stop(http);
+  imc_engine_close(engine);
+  imc_store_close(store);
+  return r;
+}
+
+int main(int argc, char **argv)
+{
+  static const struct option opts[] = {
+    {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
+    {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+  };
+  const char *path = NULL;
+  bool check_only = false;
+  struct imc_config cfg = {0};
+  struct imc_err err = {0};
+  int c, r;
+
+  while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+    switch (c) {
+    case 'c':
+      path = optarg;
+      break;
+    case 'k':
+      check_only = true;
+      break;
+    case 'h':
+      help();
+      return 0;
+    case 'V':
+      printf("imcd %s\n", imc_engine_version());
+      return 0;
+    default:
+      fputs(usage, stderr);
+      return 2;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "imcd: unexpected argument '%s'\n%s", argv[optind], usage);
+    return 2;
+  }
+  if (load_config(path, &cfg, &err) != 0) {
+    fprintf(stderr, "imcd: %s\n", err.msg);
+    imc_config_cleanup(&cfg);
+    return 1;
+  }
+  if (check_only) {
+    printf("imcd: configuration ok\n");
+    imc_config_cleanup(&cfg);
+    return 0;
+  }
+  open_log(&cfg);
+  r = serve(&cfg, &err);
+  if (r)
+    imc_log(IMC_LOG_ERROR, "%s", err.msg);
+  imc_log_set_sink(NULL, NULL);
+  if (log_file)
+    fclose(log_file);
+  imc_config_cleanup(&cfg);
+  if (r)
+    fprintf(stderr, "imcd: %s\n", err.msg);
+  return r ? 1 : 0;
+}
