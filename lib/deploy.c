@@ -34,12 +34,12 @@ struct launches {
   const size_t *deploy_of; /* their deploy in the plan */
 };
 
-/* Points VM id at attempt k's cloud: its concrete system there and a new client token, and
- * writes the intent.  Under nothing; takes inf->mu. */
-static int aim(struct launches *l, unsigned id, size_t cloud, unsigned attempt,
-               struct imc_err *err)
+/* Points the call's VM i at attempt k's cloud: its concrete system there and a new client
+ * token, and writes the intent.  Under nothing; takes inf->mu. */
+static int aim(struct launches *l, size_t i, size_t cloud, unsigned attempt, struct imc_err *err)
 {
-  const struct plan_deploy *pd = &l->plan->deploys[l->deploy_of[id - l->ids[0]]];
+  const struct plan_deploy *pd = &l->plan->deploys[l->deploy_of[i]];
+  unsigned id = l->ids[i];
   const struct imc_elem *sys = plan_concrete(l->plan, cloud, pd->system);
   struct imc_elem *copy = sys ? imc_elem_clone(sys) : NULL;
   char token[IMC_INFRA_ID_MAX + 32];
@@ -120,7 +120,7 @@ static void launch_one(void *arg, size_t i)
     if (k > 0) {
       if (l->e->cfg->delay_between_vm_retries > 0)
         sleep((unsigned)l->e->cfg->delay_between_vm_retries);
-      if (aim(l, id, cloud, (unsigned)k, &err) != 0)
+      if (aim(l, i, cloud, (unsigned)k, &err) != 0)
         break;
     }
     ok = try_launch(l, id, cloud, &err) == 0;
@@ -202,7 +202,7 @@ static int add_intents(struct imc_engine *e, struct infra *inf, const struct pla
     struct launches l = {.e = e, .inf = inf, .plan = plan, .ids = ids, .deploy_of = deploy_of};
 
     for (size_t i = 0; i < k && !r; i++)
-      r = aim(&l, ids[i], plan->groups[plan->deploys[deploy_of[i]].group].clouds[0], 0, err);
+      r = aim(&l, i, plan->groups[plan->deploys[deploy_of[i]].group].clouds[0], 0, err);
   }
   if (r)
     imc_store_rollback(e->store);

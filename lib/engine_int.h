@@ -157,6 +157,8 @@ bool evm_replace(struct evm *v, unsigned gen, struct imc_vm *c);
 /* VMs neither destroyed nor failed, and destroyed VMs; under mu. */
 size_t infra_live_vms(const struct infra *inf);
 size_t infra_destroyed(const struct infra *inf);
+/* The ids of the VMs not removed, in order; takes mu. */
+int infra_vm_ids(struct infra *inf, struct imc_vm_ids *out, struct imc_err *err);
 /* IM's get_vm: "Invalid VM ID" for an unknown id, "Deleted VM." for a removed one; under mu. */
 int vm_check(const struct infra *inf, unsigned vm, struct imc_err *err);
 /* Starts, stops or reboots one VM and saves its new state. */

@@ -172,22 +172,15 @@ static void delete_snapshots(struct imc_engine *e, struct infra *inf, const stru
 static int destroy_now(struct imc_engine *e, struct infra *inf, const struct imc_auth *auth,
                        bool force, struct imc_err *err)
 {
-  unsigned *ids = NULL;
-  size_t n = 0;
-  int r = 0;
+  struct imc_vm_ids ids;
+  int r = infra_vm_ids(inf, &ids, err);
 
-  pthread_mutex_lock(&inf->mu);
-  if (inf->nvms && !(ids = imc_calloc(inf->nvms, sizeof *ids)))
-    r = nomem(err);
-  for (size_t i = 0; i < inf->nvms && !r; i++)
-    if (!inf->vms[i].destroyed)
-      ids[n++] = (unsigned)i;
-  pthread_mutex_unlock(&inf->mu);
-  if (!r && (r = infra_delete_vms(e, inf, ids, n, auth, err)) != 0) {
+  if (!r && (r = infra_delete_vms(e, inf, ids.v, ids.n, auth, err)) != 0)
     imc_err_prefix(err, "Error destroying the infrastructure: \n");
-  }
-  imc_free(ids);
-  if (r && !force && r != IMC_E_NOMEM) {
+  imc_vm_ids_free(&ids);
+  /* force gives up on clouds that refuse, never on this process running out of memory (the
+   * VMs it did not reach would be forgotten). */
+  if (r && (!force || r == IMC_E_NOMEM)) {
     pthread_mutex_lock(&inf->mu);
     inf->deleting = false;
     pthread_mutex_unlock(&inf->mu);
@@ -364,14 +357,7 @@ int imc_infra_info(struct imc_engine *e, const char *id, const struct imc_auth *
   memset(vms, 0, sizeof *vms);
   if ((r = engine_enter(e, id, auth, ENTER_READ, &inf, err)) != 0)
     return r;
-  pthread_mutex_lock(&inf->mu);
-  if (inf->nvms && !(vms->v = imc_calloc(inf->nvms, sizeof *vms->v)))
-    r = nomem(err);
-  for (size_t i = 0; i < inf->nvms && !r; i++)
-    if (!inf->vms[i].destroyed)
-      vms->v[vms->n++] = (unsigned)i;
-  pthread_mutex_unlock(&inf->mu);
-  return r;
+  return infra_vm_ids(inf, vms, err);
 }
 
 enum imc_vm_state imc_infra_state_aggregate(const enum imc_vm_state *states, size_t n,
@@ -465,7 +451,7 @@ int imc_infra_contmsg(struct imc_engine *e, const char *id, const struct imc_aut
     return r;
   if ((r = imc_store_get_log(e->store, id, -1, out, err)) != 0 || header_only)
     return r;
-  if ((r = imc_infra_info(e, id, auth, &vms, err)) != 0)
+  if ((r = infra_vm_ids(inf, &vms, err)) != 0)
     return r;
   for (size_t i = 0; i < vms.n && !r; i++) {
     struct imc_buf log;

@@ -97,6 +97,21 @@ size_t infra_destroyed(const struct infra *inf)
   return n;
 }
 
+int infra_vm_ids(struct infra *inf, struct imc_vm_ids *out, struct imc_err *err)
+{
+  int r = 0;
+
+  memset(out, 0, sizeof *out);
+  pthread_mutex_lock(&inf->mu);
+  if (inf->nvms && !(out->v = imc_calloc(inf->nvms, sizeof *out->v)))
+    r = nomem(err);
+  for (size_t i = 0; i < inf->nvms && !r; i++)
+    if (!inf->vms[i].destroyed)
+      out->v[out->n++] = (unsigned)i;
+  pthread_mutex_unlock(&inf->mu);
+  return r;
+}
+
 static const struct imc_auth_entry no_credentials;
 
 const struct imc_auth_entry *vm_auth(const struct imc_engine *e, const struct imc_auth *auth,

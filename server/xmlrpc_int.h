@@ -17,6 +17,7 @@ struct xr_args {
   bool b[XR_MAX_ARGS];  /* in order of the 'b'; false when not given */
   struct imc_auth auth, auth2;
   struct imc_vm_ids ids;
+  size_t cap_ids;
   xmlrpc_value *filters;
   int given; /* how many parameters the call had */
 };

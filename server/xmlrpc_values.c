@@ -160,7 +160,7 @@ static int read_bool(xmlrpc_env *env, xmlrpc_value *v, bool *out)
 }
 
 /* VM ids: an int, a string "1,2,3" or an array of either (IM's RemoveResource). */
-static int read_ids(xmlrpc_env *env, xmlrpc_value *v, struct imc_vm_ids *ids)
+static int read_ids(xmlrpc_env *env, xmlrpc_value *v, struct imc_vm_ids *ids, size_t *cap)
 {
   char *s = NULL, *p, *end;
   int r = 0;
@@ -172,7 +172,7 @@ static int read_ids(xmlrpc_env *env, xmlrpc_value *v, struct imc_vm_ids *ids)
       xmlrpc_value *item = NULL;
 
       xmlrpc_array_read_item(env, v, i, &item);
-      r = env->fault_occurred ? IMC_E_INVAL : read_ids(env, item, ids);
+      r = env->fault_occurred ? IMC_E_INVAL : read_ids(env, item, ids, cap);
       if (item)
         xmlrpc_DECREF(item);
     }
@@ -192,7 +192,7 @@ static int read_ids(xmlrpc_env *env, xmlrpc_value *v, struct imc_vm_ids *ids)
       r = IMC_E_INVAL;
       break;
     }
-    if (imc_grow((void **)&ids->v, &(size_t){ids->n}, ids->n + 1, sizeof *ids->v))
+    if (imc_grow((void **)&ids->v, cap, ids->n + 1, sizeof *ids->v))
       r = IMC_E_NOMEM;
     else
       ids->v[ids->n++] = (unsigned)id;
@@ -256,7 +256,7 @@ int xr_args_read(xmlrpc_env *env, xmlrpc_value *params, const char *fmt, struct 
       r = xr_auth(env, v, &a->auth2, err);
       break;
     case 'I': /* VM ids */
-      if (read_ids(env, v, &a->ids))
+      if (read_ids(env, v, &a->ids, &a->cap_ids))
         r = imc_fail(err, IMC_E_INVAL, "parameter %d must list VM ids", i);
       break;
     case 'F': /* a struct of filters */
