@@ -363,7 +363,7 @@ int deploy_add(struct imc_engine *e, struct infra *inf, const struct imc_doc *rq
     struct launches l = {.e = e, .inf = inf, .plan = &plan, .doc = req, .auth = auth,
                          .ids = ids, .deploy_of = deploy_of};
 
-    parallel_for(n, (unsigned)e->cfg->max_simultaneous_launches, launch_one, &l);
+    imc_parallel_for(n, (unsigned)e->cfg->max_simultaneous_launches, launch_one, &l);
     pthread_mutex_lock(&inf->mu);
     for (size_t i = 0; i < n; i++)
       inf->vms[ids[i]].in_flight = false;

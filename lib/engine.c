@@ -349,7 +349,7 @@ int imc_engine_open(const struct imc_engine_opts *opts, struct imc_engine **out,
       (r = load_all(e, err)) != 0)
     goto fail;
   settle_credentialless(e);
-  if ((r = pool_start((unsigned)e->cfg->workers, &e->pool, err)) != 0)
+  if ((r = imc_pool_start((unsigned)e->cfg->workers, &e->pool, err)) != 0)
     goto fail;
   imc_log(IMC_LOG_INFO, "engine: %zu infrastructures loaded", e->ninfras);
   *out = e;
@@ -363,7 +363,7 @@ void imc_engine_close(struct imc_engine *e)
 {
   if (!e)
     return;
-  pool_stop(e->pool);
+  imc_pool_stop(e->pool);
   for (size_t i = 0; i < e->ninfras; i++)
     infra_free(e->infras[i]);
   imc_free(e->infras);

@@ -19,6 +19,7 @@
 
 #include "imc/engine.h"
 #include "imc/index.h"
+#include "imc/pool.h"
 
 #define ENGINE_SALT_KEY "owner_salt" /* store meta key of the owner-key salt */
 #define OWNER_KEY_MAX 400            /* "name\t" + 64 hex digits; names are bounded by it */
@@ -65,7 +66,6 @@ struct caller {
   bool admin;
 };
 
-struct pool;
 
 struct imc_engine {
   const struct imc_config *cfg;
@@ -81,7 +81,7 @@ struct imc_engine {
   struct infra **infras; /* creation order; deleted ones stay as tombstones */
   size_t ninfras, cap_infras;
   struct imc_index index; /* infras by id */
-  struct pool *pool;
+  struct imc_pool *pool;
 };
 
 /* --- engine.c: the list of infrastructures ------------------------------------------------ */
@@ -197,17 +197,6 @@ int deploy_estimate(struct imc_engine *e, const struct imc_doc *doc, const struc
  * when nothing needs it. */
 int ctxt_start(struct imc_engine *e, struct infra *inf, const unsigned *ids, size_t n,
                const struct imc_auth *auth, struct imc_err *err);
-
-/* --- pool.c: background workers ------------------------------------------------------------ */
-typedef void (*pool_fn)(void *arg);
-int pool_start(unsigned workers, struct pool **out, struct imc_err *err);
-/* Queues fn(arg); fn owns arg.  0 or IMC_E_NOMEM. */
-int pool_submit(struct pool *p, pool_fn fn, void *arg, struct imc_err *err);
-/* Runs every queued job, then stops the workers. */
-void pool_stop(struct pool *p);
-/* Runs fn(arg, i) for i in 0..n-1 on up to `width` threads (the caller's included) and
- * returns when all are done. */
-void parallel_for(size_t n, unsigned width, void (*fn)(void *arg, size_t i), void *arg);
 
 /* auth copies for background work */
 int auth_copy(const struct imc_auth *src, struct imc_auth *dst);

@@ -191,7 +191,7 @@ int imc_infra_power(struct imc_engine *e, const char *id, enum imc_power op,
     p.ids = ids;
     pthread_mutex_init(&p.mu, NULL);
     imc_buf_init(&p.errors, IMC_ERR_MSG_MAX);
-    parallel_for(n, (unsigned)e->cfg->max_simultaneous_launches, power_one, &p);
+    imc_parallel_for(n, (unsigned)e->cfg->max_simultaneous_launches, power_one, &p);
     if (p.errors.len)
       r = imc_fail(err, IMC_E_CLOUD, "%s: %s", power_words[op].infra_error,
                    imc_buf_cstr(&p.errors));

@@ -67,7 +67,7 @@ static void job_create(void *arg)
 
 /* A job that runs fn on a worker with copies of what the call brought. */
 static int submit(struct imc_engine *e, struct infra *inf, const struct imc_doc *doc,
-                  const struct imc_auth *auth, bool force, pool_fn fn, struct imc_err *err)
+                  const struct imc_auth *auth, bool force, imc_pool_fn fn, struct imc_err *err)
 {
   struct async_job *j = imc_calloc(1, sizeof *j);
 
@@ -81,7 +81,7 @@ static int submit(struct imc_engine *e, struct infra *inf, const struct imc_doc 
     job_free(j);
     return nomem(err);
   }
-  if (pool_submit(e->pool, fn, j, err) != 0) {
+  if (imc_pool_submit(e->pool, fn, j, err) != 0) {
     job_free(j);
     return nomem(err);
   }

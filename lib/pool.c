@@ -1,29 +1,31 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Background workers for asynchronous calls (create and destroy with async), and a bounded
- * parallel loop for the launches and deletions of one call. */
+/* Worker threads: a pool for queued jobs (the engine's asynchronous calls, imcd's blocking
+ * requests) and a bounded parallel loop for the launches and deletions of one call. */
 #include <pthread.h>
+#include <stdbool.h>
 
-#include "engine_int.h"
 #include "imc/alloc.h"
+#include "imc/pool.h"
 
 struct job {
-  pool_fn fn;
+  imc_pool_fn fn;
   void *arg;
   struct job *next;
 };
 
-struct pool {
+struct imc_pool {
   pthread_mutex_t mu;
   pthread_cond_t more;
   struct job *head, *tail;
   bool stopping;
   pthread_t *threads;
   unsigned nthreads;
+  size_t queued, running; /* for the server's metrics */
 };
 
 static void *worker(void *arg)
 {
-  struct pool *p = arg;
+  struct imc_pool *p = arg;
 
   for (;;) {
     struct job *j;
@@ -39,15 +41,20 @@ static void *worker(void *arg)
     p->head = j->next;
     if (!p->head)
       p->tail = NULL;
+    p->queued--;
+    p->running++;
     pthread_mutex_unlock(&p->mu);
     j->fn(j->arg);
     imc_free(j);
+    pthread_mutex_lock(&p->mu);
+    p->running--;
+    pthread_mutex_unlock(&p->mu);
   }
 }
 
-int pool_start(unsigned workers, struct pool **out, struct imc_err *err)
+int imc_pool_start(unsigned workers, struct imc_pool **out, struct imc_err *err)
 {
-  struct pool *p = imc_calloc(1, sizeof *p);
+  struct imc_pool *p = imc_calloc(1, sizeof *p);
 
   *out = NULL;
   if (!p || !(p->threads = imc_calloc(workers, sizeof *p->threads))) {
@@ -58,7 +65,7 @@ int pool_start(unsigned workers, struct pool **out, struct imc_err *err)
   pthread_cond_init(&p->more, NULL);
   for (; p->nthreads < workers; p->nthreads++) {
     if (pthread_create(&p->threads[p->nthreads], NULL, worker, p) != 0) {
-      pool_stop(p);
+      imc_pool_stop(p);
       return imc_fail(err, IMC_E_INTERNAL, "cannot start the engine's worker threads");
     }
   }
@@ -66,7 +73,7 @@ int pool_start(unsigned workers, struct pool **out, struct imc_err *err)
   return 0;
 }
 
-int pool_submit(struct pool *p, pool_fn fn, void *arg, struct imc_err *err)
+int imc_pool_submit(struct imc_pool *p, imc_pool_fn fn, void *arg, struct imc_err *err)
 {
   struct job *j = imc_calloc(1, sizeof *j);
 
@@ -80,12 +87,21 @@ int pool_submit(struct pool *p, pool_fn fn, void *arg, struct imc_err *err)
   else
     p->head = j;
   p->tail = j;
+  p->queued++;
   pthread_cond_signal(&p->more);
   pthread_mutex_unlock(&p->mu);
   return 0;
 }
 
-void pool_stop(struct pool *p)
+void imc_pool_depth(struct imc_pool *p, size_t *queued, size_t *running)
+{
+  pthread_mutex_lock(&p->mu);
+  *queued = p->queued;
+  *running = p->running;
+  pthread_mutex_unlock(&p->mu);
+}
+
+void imc_pool_stop(struct imc_pool *p)
 {
   if (!p)
     return;
@@ -133,7 +149,7 @@ static void *loop_run(void *arg)
   }
 }
 
-void parallel_for(size_t n, unsigned width, void (*fn)(void *arg, size_t i), void *arg)
+void imc_parallel_for(size_t n, unsigned width, void (*fn)(void *arg, size_t i), void *arg)
 {
   struct loop l = {.fn = fn, .arg = arg, .n = n};
   pthread_t threads[64];

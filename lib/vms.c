@@ -312,7 +312,7 @@ int infra_refresh(struct imc_engine *e, struct infra *inf, const struct imc_auth
     count = select_looks(&rf, only, n);
     pthread_mutex_unlock(&inf->mu);
   }
-  parallel_for(count, (unsigned)e->cfg->max_simultaneous_launches, refresh_one, &rf);
+  imc_parallel_for(count, (unsigned)e->cfg->max_simultaneous_launches, refresh_one, &rf);
   if (e->shared && rf.may_settle)
     imc_store_unlock_infra(e->store, inf->id);
   for (size_t i = 0; i < count && !r; i++)
@@ -477,10 +477,10 @@ int infra_delete_vms(struct imc_engine *e, struct infra *inf, const unsigned *id
   imc_buf_init(&d.errors, IMC_ERR_MSG_MAX * 2);
   d.ids = order;
   d.last = last;
-  parallel_for(nfirst, (unsigned)e->cfg->max_simultaneous_launches, delete_one, &d);
+  imc_parallel_for(nfirst, (unsigned)e->cfg->max_simultaneous_launches, delete_one, &d);
   d.ids = order + nfirst;
   d.last = last + nfirst;
-  parallel_for(n - nfirst, (unsigned)e->cfg->max_simultaneous_launches, delete_one, &d);
+  imc_parallel_for(n - nfirst, (unsigned)e->cfg->max_simultaneous_launches, delete_one, &d);
   if (d.nerrors)
     r = imc_fail(err, IMC_E_CLOUD, "%s", imc_buf_cstr(&d.errors));
   imc_buf_free(&d.errors);

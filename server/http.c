@@ -10,12 +10,15 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "http.h"
 #include "imc/alloc.h"
 #include "imc/log.h"
+#include "imc/pool.h"
+#include "metrics.h"
 
 #define MAX_RESPONSE (256u * 1024 * 1024)
 #define DRAIN_MAX_MS 30000 /* how long a shutdown waits for requests in flight */
@@ -23,10 +26,13 @@
 
 enum api { API_XMLRPC = 1, API_REST = 2 };
 
+struct http;
+
 struct listener {
   struct MHD_Daemon *mhd;
   unsigned apis;
   struct imcd *d;
+  struct http *http;
   size_t max_body;
 };
 
@@ -34,12 +40,20 @@ struct http {
   struct listener l[2];
   size_t n;
   char *tls_key[2], *tls_cert[2];
+  struct imc_pool *blocking; /* the blocking lane: WORKERS threads */
+  atomic_bool stopping;      /* set once the lane stops taking requests */
 };
 
-/* One request being received. */
+/* One request, from its headers to the end of its answer. */
 struct conn {
+  struct listener *l;
+  struct MHD_Connection *c;
+  const char *url, *method; /* MHD's, valid for the connection's life */
   struct imc_buf body;
   bool too_big;
+  enum api api;
+  bool queued, answered; /* on the blocking lane; answer ready in rs */
+  struct imcd_response rs;
   char id[24];
   struct timespec start;
 };
@@ -65,9 +79,17 @@ static const char *header_of(const struct imcd_request *rq, const char *name)
   return MHD_lookup_connection_value(rq->impl, MHD_HEADER_KIND, name);
 }
 
+/* "?async" without '=' is there with an empty value, as Flask reads it (IM then answers
+ * "Incorrect value in async parameter"), not absent. */
 static const char *query_of(const struct imcd_request *rq, const char *name)
 {
-  return MHD_lookup_connection_value(rq->impl, MHD_GET_ARGUMENT_KIND, name);
+  const char *value = NULL;
+  size_t len = 0;
+
+  if (MHD_lookup_connection_value_n(rq->impl, MHD_GET_ARGUMENT_KIND, name, strlen(name), &value,
+                                    &len) != MHD_YES)
+    return NULL;
+  return value ? value : "";
 }
 
 static enum MHD_Result send_answer(struct MHD_Connection *c, const struct imcd_response *rs)
@@ -118,23 +140,87 @@ static double elapsed_ms(const struct timespec *start)
   return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
+/* Runs the front end for a complete request: fills cn->rs, logs it and counts it. */
+static void answer(struct listener *l, struct conn *cn)
+{
+  struct imcd_response *rs = &cn->rs;
+  double ms;
+
+  if (cn->too_big) {
+    char msg[96];
+
+    snprintf(msg, sizeof msg, "Request body larger than %zu bytes", l->max_body);
+    plain(rs, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+  } else {
+    struct imcd_request rq = {
+      .method = cn->method,
+      .path = cn->url,
+      .body = cn->body.len ? imc_buf_cstr(&cn->body) : "",
+      .body_len = cn->body.len,
+      .request_id = cn->id,
+      .header = header_of,
+      .query = query_of,
+      .impl = cn->c,
+    };
+
+    if (cn->api == API_XMLRPC)
+      xmlrpc_handle(l->d, &rq, rs);
+    else
+      rest_handle(l->d, &rq, rs);
+    if (imc_buf_err(&rs->body))
+      plain(rs, MHD_HTTP_INTERNAL_SERVER_ERROR, "Response too large");
+  }
+  ms = elapsed_ms(&cn->start);
+  imc_log(IMC_LOG_INFO, "%s %s %s %u %.1f ms", cn->id, cn->method, cn->url, rs->status, ms);
+  if (l->d->metrics)
+    metrics_end(l->d->metrics, cn->api == API_XMLRPC ? "xmlrpc" : "rest", rs->route_method,
+                rs->route, rs->status, rs->failed || rs->status >= 400, ms / 1e3);
+}
+
+/* A blocking request on a worker of the blocking lane; its connection is suspended until the
+ * answer is ready, and MHD then calls on_request again, which sends it. */
+static void answer_blocking(void *arg)
+{
+  struct conn *cn = arg;
+
+  answer(cn->l, cn);
+  cn->answered = true;
+  MHD_resume_connection(cn->c);
+}
+
+/* Whether the request may wait on a cloud (or a store claim): those go to the blocking lane so
+ * that they never hold the few threads that serve everything else. */
+static bool may_block(const struct conn *cn)
+{
+  if (cn->too_big)
+    return false;
+  return cn->api == API_XMLRPC ? xmlrpc_may_block(cn->body.data, cn->body.len)
+                               : rest_may_block(cn->method, cn->url);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload, size_t *upload_size, void **con_cls)
 {
   struct listener *l = cls;
   struct conn *cn = *con_cls;
-  struct imcd_request rq;
-  struct imcd_response rs;
-  enum MHD_Result ok;
+  struct http *h = l->http;
+  struct imc_err err;
 
+  (void)version;
   if (!cn) { /* the headers have arrived: set up for the body */
     if (!(cn = imc_calloc(1, sizeof *cn)))
       return MHD_NO;
     imc_buf_init(&cn->body, l->max_body);
     snprintf(cn->id, sizeof cn->id, "r%lu", atomic_fetch_add(&request_seq, 1) + 1);
     clock_gettime(CLOCK_MONOTONIC, &cn->start);
+    cn->l = l;
+    cn->c = c;
+    cn->url = url;
+    cn->method = method;
     atomic_fetch_add(&in_flight, 1);
+    if (l->d->metrics)
+      metrics_begin(l->d->metrics);
     *con_cls = cn;
     return MHD_YES;
   }
@@ -144,39 +230,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     *upload_size = 0;
     return MHD_YES;
   }
-  memset(&rs, 0, sizeof rs);
-  rs.status = 200;
-  snprintf(rs.content_type, sizeof rs.content_type, "text/plain");
-  imc_buf_init(&rs.body, MAX_RESPONSE);
-  if (cn->too_big) {
-    char msg[96];
-
-    snprintf(msg, sizeof msg, "Request body larger than %zu bytes", l->max_body);
-    plain(&rs, MHD_HTTP_CONTENT_TOO_LARGE, msg);
-  } else {
-    rq = (struct imcd_request){
-      .method = method,
-      .path = url,
-      .body = cn->body.len ? imc_buf_cstr(&cn->body) : "",
-      .body_len = cn->body.len,
-      .request_id = cn->id,
-      .header = header_of,
-      .query = query_of,
-      .impl = c,
-    };
-    if (route(l, method, url, c) == API_XMLRPC)
-      xmlrpc_handle(l->d, &rq, &rs);
-    else
-      rest_handle(l->d, &rq, &rs);
-    if (imc_buf_err(&rs.body))
-      plain(&rs, MHD_HTTP_INTERNAL_SERVER_ERROR, "Response too large");
+  if (cn->answered)
+    return send_answer(c, &cn->rs);
+  if (cn->queued)
+    return MHD_YES; /* a worker has it */
+  cn->rs.status = 200;
+  snprintf(cn->rs.content_type, sizeof cn->rs.content_type, "text/plain");
+  imc_buf_init(&cn->rs.body, MAX_RESPONSE);
+  cn->api = route(l, method, url, c);
+  if (may_block(cn) && !atomic_load(&h->stopping)) {
+    MHD_suspend_connection(c);
+    cn->queued = true;
+    if (imc_pool_submit(h->blocking, answer_blocking, cn, &err) == 0)
+      return MHD_YES;
+    cn->queued = false; /* no memory for the job: answer here */
+    MHD_resume_connection(c);
   }
-  (void)version;
-  imc_log(IMC_LOG_INFO, "%s %s %s %u %.1f ms", cn->id, method, url, rs.status,
-          elapsed_ms(&cn->start));
-  ok = send_answer(c, &rs);
-  imc_buf_free(&rs.body);
-  return ok;
+  answer(l, cn);
+  cn->answered = true;
+  return send_answer(c, &cn->rs);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -190,9 +262,20 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   if (cn->body.data)
     memset(cn->body.data, 0, cn->body.cap);
   imc_buf_free(&cn->body);
+  imc_buf_free(&cn->rs.body);
   imc_free(cn);
   *con_cls = NULL;
   atomic_fetch_sub(&in_flight, 1);
+}
+
+/* Threads that read requests and answer the ones that cannot block: one per core.  More would
+ * only share the cores, and libmicrohttpd spreads connections unevenly over its threads, so
+ * more threads make the latency of the unlucky ones worse (bench/README.md, bench/api). */
+static unsigned io_threads(void)
+{
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+  return n < 1 ? 1u : n > 64 ? 64u : (unsigned)n;
 }
 
 static int parse_address(const char *host, long port, struct sockaddr_storage *ss,
@@ -235,8 +318,10 @@ static int listen_on(struct http *h, struct imcd *d, unsigned apis, const char *
 {
   struct listener *l = &h->l[h->n];
   struct sockaddr_storage ss;
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-  unsigned pool = (unsigned)d->cfg->workers;
+  /* ITC: quiescing (stop accepting on shutdown) and resuming need it. */
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                   MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
+  unsigned pool = io_threads();
   int r;
 
   if ((r = parse_address(host, port, &ss, err)) != 0)
@@ -245,6 +330,7 @@ static int listen_on(struct http *h, struct imcd *d, unsigned apis, const char *
     flags |= MHD_USE_IPv6;
   l->apis = apis;
   l->d = d;
+  l->http = h;
   l->max_body = (size_t)d->cfg->max_request_body;
   if (tls) {
     if ((r = read_pem(key, &h->tls_key[h->n], err)) != 0 ||
@@ -282,6 +368,11 @@ int http_start(struct imcd *d, struct http **out, struct imc_err *err)
   *out = NULL;
   if (!h)
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
+  if ((r = imc_pool_start((unsigned)cfg->workers, &h->blocking, err)) != 0) {
+    imc_free(h);
+    return r;
+  }
+  d->blocking = h->blocking;
   same = cfg->activate_xmlrpc && cfg->activate_rest && cfg->xmlrcp_port == cfg->rest_port;
   if (same)
     r = listen_on(h, d, API_XMLRPC | API_REST, cfg->rest_address, cfg->rest_port, cfg->rest_ssl,
@@ -314,6 +405,11 @@ void http_stop(struct http *h)
   for (unsigned waited = 0; waited < DRAIN_MAX_MS && atomic_load(&in_flight) > 0;
        waited += DRAIN_STEP_MS)
     nanosleep(&(struct timespec){0, DRAIN_STEP_MS * 1000000L}, NULL);
+  /* Requests still on the blocking lane (a cloud that does not answer) are waited for: their
+   * connections are suspended, and a daemon cannot stop under them.  Requests arriving from
+   * now on are answered on the daemon's own threads. */
+  atomic_store(&h->stopping, true);
+  imc_pool_stop(h->blocking);
   for (size_t i = 0; i < h->n; i++)
     MHD_stop_daemon(h->l[i].mhd);
   for (size_t i = 0; i < 2; i++) {

@@ -14,14 +14,18 @@
 #include "imc/engine.h"
 #include "imc/err.h"
 #include "imc/model.h"
+#include "imc/pool.h"
 
 #define IMCD_MAX_HEADERS 8 /* extra response headers (InfID, Allow, ...) */
 #define IMCD_TOSCA_UNSUPPORTED "TOSCA input is not supported by this build"
 
+struct metrics;
+
 struct imcd {
   const struct imc_config *cfg;
   struct imc_engine *engine;
-  const char *rest_base; /* "http://host:port" as clients reach the REST API (for URIs) */
+  struct metrics *metrics;   /* NULL: none kept */
+  struct imc_pool *blocking; /* http.c's lane for requests that may wait on a cloud */
 };
 
 struct imcd_request {
@@ -47,6 +51,10 @@ struct imcd_response {
   struct imc_buf body;      /* bounded by the caller */
   struct imcd_header headers[IMCD_MAX_HEADERS];
   size_t nheaders;
+  /* For the metrics, set by the front end: the matched route (static strings of its tables;
+   * NULL when none matched) and whether the call failed in an answer with a 2xx status. */
+  const char *route_method, *route;
+  bool failed;
 };
 
 /* Adds a response header; false when full or too long. */
@@ -55,6 +63,10 @@ bool imcd_add_header(struct imcd_response *rs, const char *name, const char *val
 /* The front ends. */
 void xmlrpc_handle(struct imcd *d, const struct imcd_request *rq, struct imcd_response *rs);
 void rest_handle(struct imcd *d, const struct imcd_request *rq, struct imcd_response *rs);
+/* Whether a request may wait on a cloud: true unless it is one the front end knows to answer
+ * from memory or the store (true when unsure).  http.c runs those on the blocking lane. */
+bool xmlrpc_may_block(const char *body, size_t len);
+bool rest_may_block(const char *method, const char *path);
 
 /* A request body as a document: RADL text, or RADL JSON when json is true.  TOSCA
  * (detected by the caller) never gets here. */

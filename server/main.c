@@ -17,6 +17,7 @@
 #include "imc/alloc.h"
 #include "imc/log.h"
 #include "imc/store.h"
+#include "metrics.h"
 
 extern char **environ;
 
@@ -106,7 +107,6 @@ static int serve(const struct imc_config *cfg, struct imc_err *err)
   struct http *http = NULL;
   struct imcd d = {.cfg = cfg};
   struct imc_engine_opts o = {.config = cfg, .connectors = imc_connectors_builtin};
-  char base[300];
   sigset_t stop;
   int r, sig = 0;
 
@@ -124,10 +124,9 @@ static int serve(const struct imc_config *cfg, struct imc_err *err)
   o.shared = strstr(cfg->data_db, "postgres") == cfg->data_db; /* several imcd share it */
   if ((r = imc_engine_open(&o, &engine, err)) != 0)
     goto out;
-  snprintf(base, sizeof base, "%s://%s:%ld", cfg->rest_ssl ? "https" : "http",
-           strchr(cfg->rest_address, ':') ? "[::1]" : cfg->rest_address, cfg->rest_port);
   d.engine = engine;
-  d.rest_base = base;
+  if (cfg->metrics && (r = metrics_new(&d.metrics, err)) != 0)
+    goto out;
   if ((r = http_start(&d, &http, err)) != 0)
     goto out;
   imc_log(IMC_LOG_INFO, "imcd %s ready", imc_engine_version());
@@ -137,6 +136,7 @@ out:
   http_stop(http);
   imc_engine_close(engine);
   imc_store_close(store);
+  metrics_free(d.metrics);
   return r;
 }
 

@@ -7,10 +7,7 @@
 #include "imc/alloc.h"
 #include "rest_int.h"
 
-/* Werkzeug's descriptions, which IM's error handlers send as the message. */
-#define NOT_FOUND_TEXT                                                                   \
-  "The requested URL was not found on the server. If you entered the URL manually please " \
-  "check your spelling and try again."
+/* Werkzeug's description, which IM's error handler sends as the message. */
 #define NOT_ALLOWED_TEXT "The method is not allowed for the requested URL."
 
 static const rest_fn handlers[REST_NROUTES] = {
@@ -76,10 +73,12 @@ void rest_handle(struct imcd *d, const struct imcd_request *rq, struct imcd_resp
     goto out;
   }
   if (r != 0) {
-    rest_error(&c, 404, NOT_FOUND_TEXT);
+    rest_error(&c, 404, REST_NOT_FOUND_TEXT);
     goto out;
   }
   c.route = route;
+  rs->route_method = route->method;
+  rs->route = route->pattern;
   c.what = "Error";
   if (!(route->flags & REST_PUBLIC) &&
       rest_auth_parse(rq->header(rq, "Authorization"), &c.auth, &err) != 0) {
@@ -97,6 +96,22 @@ out:
   }
   imc_auth_cleanup(&c.auth);
   imc_free(path);
+}
+
+bool rest_may_block(const char *method, const char *path)
+{
+  const struct rest_route *route;
+  const char *params[REST_MAX_PARAMS];
+  char copy[1024];
+
+  if (strcmp(method, "OPTIONS") == 0)
+    return false;
+  if (strlen(path) >= sizeof copy)
+    return false; /* no route is that long: a 404 */
+  memcpy(copy, path, strlen(path) + 1);
+  if (rest_route_match(method, copy, &route, params, NULL, 0) != 0)
+    return false; /* 404 or 405 */
+  return !(route->flags & REST_NOWAIT);
 }
 
 /* --- helpers for the handlers ----------------------------------------------------------------- */

@@ -24,33 +24,41 @@
  * REST_PUBLIC: no Authorization needed.  REST_UNDOC: not an API route but the answer IM gives
  * for an unknown property or operation (after checking the caller's auth); not in
  * openapi.json. */
+/* Werkzeug's description of a 404, which IM's error handler sends as the message. */
+#define REST_NOT_FOUND_TEXT                                                                \
+  "The requested URL was not found on the server. If you entered the URL manually please " \
+  "check your spelling and try again."
+
 #define REST_PUBLIC 1u
 #define REST_UNDOC  2u
+#define REST_NOWAIT 4u /* answered from memory or the store, never from a cloud */
 
 #define REST_ROUTES(X)                                                                         \
-  X(INDEX, "GET", "/", rest_get_index, REST_PUBLIC)                                            \
-  X(OPENAPI, "GET", "/openapi.json", rest_get_openapi, REST_PUBLIC)                            \
-  X(VERSION, "GET", "/version", rest_get_version, REST_PUBLIC)                                 \
-  X(STATS, "GET", "/stats", rest_get_stats, 0)                                                 \
+  X(INDEX, "GET", "/", rest_get_index, REST_PUBLIC | REST_NOWAIT)                              \
+  X(OPENAPI, "GET", "/openapi.json", rest_get_openapi, REST_PUBLIC | REST_NOWAIT)              \
+  X(VERSION, "GET", "/version", rest_get_version, REST_PUBLIC | REST_NOWAIT)                   \
+  X(METRICS, "GET", "/metrics", rest_get_metrics, REST_PUBLIC | REST_NOWAIT)                   \
+  X(STATS, "GET", "/stats", rest_get_stats, REST_NOWAIT)                                       \
   X(CLOUD_IMAGES, "GET", "/clouds/{CloudId}/images", rest_get_cloud_images, 0)                 \
   X(CLOUD_QUOTAS, "GET", "/clouds/{CloudId}/quotas", rest_get_cloud_quotas, 0)                 \
   X(CLOUD_OTHER, "GET", "/clouds/{CloudId}/{Param}", rest_get_cloud_other, REST_UNDOC)         \
-  X(INF_LIST, "GET", "/infrastructures", rest_infra_list, 0)                                   \
+  X(INF_LIST, "GET", "/infrastructures", rest_infra_list, REST_NOWAIT)                         \
   X(INF_CREATE, "POST", "/infrastructures", rest_infra_create, 0)                              \
   X(INF_IMPORT, "PUT", "/infrastructures", rest_infra_import, 0)                               \
-  X(INF_INFO, "GET", "/infrastructures/{InfId}", rest_infra_info, 0)                           \
+  X(INF_INFO, "GET", "/infrastructures/{InfId}", rest_infra_info, REST_NOWAIT)                 \
   X(INF_ADD, "POST", "/infrastructures/{InfId}", rest_infra_add, 0)                            \
   X(INF_DESTROY, "DELETE", "/infrastructures/{InfId}", rest_infra_destroy, 0)                  \
-  X(INF_CONTMSG, "GET", "/infrastructures/{InfId}/contmsg", rest_infra_contmsg, 0)             \
-  X(INF_RADL, "GET", "/infrastructures/{InfId}/radl", rest_infra_radl, 0)                      \
+  X(INF_CONTMSG, "GET", "/infrastructures/{InfId}/contmsg", rest_infra_contmsg, REST_NOWAIT)   \
+  X(INF_RADL, "GET", "/infrastructures/{InfId}/radl", rest_infra_radl, REST_NOWAIT)            \
   X(INF_STATE, "GET", "/infrastructures/{InfId}/state", rest_infra_state, 0)                   \
-  X(INF_OUTPUTS, "GET", "/infrastructures/{InfId}/outputs", rest_infra_outputs, 0)             \
-  X(INF_TOSCA, "GET", "/infrastructures/{InfId}/tosca", rest_infra_tosca, 0)                   \
+  X(INF_OUTPUTS, "GET", "/infrastructures/{InfId}/outputs", rest_infra_outputs, REST_NOWAIT)   \
+  X(INF_TOSCA, "GET", "/infrastructures/{InfId}/tosca", rest_infra_tosca, REST_NOWAIT)         \
   X(INF_DATA, "GET", "/infrastructures/{InfId}/data", rest_infra_data, 0)                      \
-  X(INF_OWNERS, "GET", "/infrastructures/{InfId}/authorization", rest_infra_owners, 0)         \
+  X(INF_OWNERS, "GET", "/infrastructures/{InfId}/authorization", rest_infra_owners,            \
+    REST_NOWAIT)                                                                               \
   X(INF_CHAUTH, "POST", "/infrastructures/{InfId}/authorization", rest_infra_change_auth, 0)   \
   X(INF_PROP_OTHER, "GET", "/infrastructures/{InfId}/{Prop}", rest_infra_prop_other,           \
-    REST_UNDOC)                                                                                \
+    REST_UNDOC | REST_NOWAIT)                                                                  \
   X(INF_RECONFIGURE, "PUT", "/infrastructures/{InfId}/reconfigure", rest_infra_reconfigure, 0) \
   X(INF_START, "PUT", "/infrastructures/{InfId}/start", rest_infra_power, 0)                   \
   X(INF_STOP, "PUT", "/infrastructures/{InfId}/stop", rest_infra_power, 0)                     \
@@ -59,8 +67,10 @@
   X(VM_INFO, "GET", "/infrastructures/{InfId}/vms/{VMId}", rest_vm_info, 0)                    \
   X(VM_ALTER, "PUT", "/infrastructures/{InfId}/vms/{VMId}", rest_vm_alter, 0)                  \
   X(VM_REMOVE, "DELETE", "/infrastructures/{InfId}/vms/{VMId}", rest_vm_remove, 0)             \
-  X(VM_CONTMSG, "GET", "/infrastructures/{InfId}/vms/{VMId}/contmsg", rest_vm_contmsg, 0)      \
-  X(VM_COMMAND, "GET", "/infrastructures/{InfId}/vms/{VMId}/command", rest_vm_command, 0)      \
+  X(VM_CONTMSG, "GET", "/infrastructures/{InfId}/vms/{VMId}/contmsg", rest_vm_contmsg,         \
+    REST_NOWAIT)                                                                               \
+  X(VM_COMMAND, "GET", "/infrastructures/{InfId}/vms/{VMId}/command", rest_vm_command,         \
+    REST_NOWAIT)                                                                               \
   X(VM_PROP, "GET", "/infrastructures/{InfId}/vms/{VMId}/{Property}", rest_vm_property, 0)     \
   X(VM_START, "PUT", "/infrastructures/{InfId}/vms/{VMId}/start", rest_vm_power, 0)            \
   X(VM_STOP, "PUT", "/infrastructures/{InfId}/vms/{VMId}/stop", rest_vm_power, 0)              \
@@ -207,7 +217,19 @@ json_t *rest_json_str(const char *s, size_t n);
 /* Adds a response header; a full table is a 500. */
 void rest_header(struct rest_ctx *c, const char *name, const char *value);
 
-/* URIs: "<rest_base>/infrastructures/ID" and ".../vms/N".  Caller frees. */
+/* The forwarding headers of a request (NULL when absent). */
+struct rest_forwarded {
+  const char *proto, *host, *port, *prefix; /* X-Forwarded-* */
+  const char *host_header;                  /* Host */
+};
+
+/* The API's root URL as the client reached it, with a trailing '/' (IM's url_root behind
+ * ProxyFix: the last X-Forwarded-* values, else Host, else address and port; values that
+ * cannot be part of a URL are ignored).  False when it does not fit in size. */
+bool rest_url_root(const struct rest_forwarded *f, bool tls, const char *address, long port,
+                   char *out, size_t size);
+
+/* URIs: "<url root>infrastructures/ID" and ".../vms/N".  Caller frees. */
 char *rest_infra_uri(const struct rest_ctx *c, const char *id);
 char *rest_vm_uri(const struct rest_ctx *c, const char *id, unsigned vm);
 

@@ -178,9 +178,10 @@ bool rest_parse_int(const char *text, long long *out)
     v = v * 10 + (unsigned long long)(*p - '0');
     digit = true;
   }
-  if (!digit || v > (unsigned long long)LLONG_MAX)
+  /* The magnitude of LLONG_MIN is one more than LLONG_MAX. */
+  if (!digit || v > (unsigned long long)LLONG_MAX + (neg ? 1u : 0u))
     return false;
-  *out = neg ? -(long long)v : (long long)v;
+  *out = !neg ? (long long)v : v == 0 ? 0 : -(long long)(v - 1) - 1;
   return true;
 }
 

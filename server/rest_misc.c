@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "imc/alloc.h"
+#include "metrics.h"
 #include "rest_int.h"
 
 #define STATS_MAX (64u * 1024 * 1024) /* the CSV text of GET /stats */
@@ -28,6 +29,28 @@ void rest_get_version(struct rest_ctx *c)
   c->what = "Error getting IM version";
   if (rest_negotiate(c, "text/plain", &how))
     rest_send_str(c, how, "text/plain", "version", imc_engine_version());
+}
+
+/* Prometheus' text format, when METRICS is on; otherwise the path does not exist (IM has
+ * none).  Public, as scrapers expect: it holds counts only, never a name, id or secret. */
+void rest_get_metrics(struct rest_ctx *c)
+{
+  struct imc_engine_counts counts;
+  struct imc_err err;
+
+  if (!c->d->cfg->metrics || !c->d->metrics) {
+    rest_error(c, 404, REST_NOT_FOUND_TEXT);
+    return;
+  }
+  imc_err_clear(&err);
+  if (c->d->engine && imc_engine_counts(c->d->engine, &counts, &err) != 0) {
+    rest_error(c, 500, "%s", err.msg);
+    return;
+  }
+  imc_buf_reset(&c->rs->body);
+  metrics_render(c->d->metrics, c->d->engine ? &counts : NULL, c->d->blocking, &c->rs->body);
+  snprintf(c->rs->content_type, sizeof c->rs->content_type,
+           "text/plain; version=0.0.4; charset=utf-8");
 }
 
 /* One CSV field as Python's csv module writes it (excel dialect, minimal quoting). */

@@ -244,41 +244,45 @@ void rest_header(struct rest_ctx *c, const char *name, const char *value)
     rest_error(c, 500, "Response header %s could not be added", name);
 }
 
-/* rest_base without a trailing '/'. */
-static size_t base_len(const struct rest_ctx *c)
+/* The URL root of this request, then tail. */
+static char *uri_of(const struct rest_ctx *c, const char *tail)
 {
-  const char *b = c->d->rest_base ? c->d->rest_base : "";
-  size_t n = strlen(b);
+  const struct imcd_request *rq = c->rq;
+  const struct imc_config *cfg = c->d->cfg;
+  const struct rest_forwarded f = {
+    .proto = rq->header(rq, "X-Forwarded-Proto"),
+    .host = rq->header(rq, "X-Forwarded-Host"),
+    .port = rq->header(rq, "X-Forwarded-Port"),
+    .prefix = rq->header(rq, "X-Forwarded-Prefix"),
+    .host_header = rq->header(rq, "Host"),
+  };
+  char root[1024];
+  struct imc_buf b;
 
-  while (n > 0 && b[n - 1] == '/')
-    n--;
-  return n;
+  if (!rest_url_root(&f, cfg->rest_ssl, cfg->rest_address, cfg->rest_port, root, sizeof root))
+    return NULL;
+  imc_buf_init(&b, 4096);
+  imc_buf_adds(&b, root);
+  imc_buf_adds(&b, tail);
+  if (imc_buf_err(&b)) {
+    imc_buf_free(&b);
+    return NULL;
+  }
+  return imc_buf_take(&b, NULL);
 }
 
 char *rest_infra_uri(const struct rest_ctx *c, const char *id)
 {
-  struct imc_buf b;
+  char tail[IMC_INFRA_ID_MAX + 32];
 
-  imc_buf_init(&b, 4096);
-  imc_buf_add(&b, c->d->rest_base ? c->d->rest_base : "", base_len(c));
-  imc_buf_addf(&b, "/infrastructures/%s", id);
-  if (imc_buf_err(&b)) {
-    imc_buf_free(&b);
-    return NULL;
-  }
-  return imc_buf_take(&b, NULL);
+  snprintf(tail, sizeof tail, "infrastructures/%s", id);
+  return uri_of(c, tail);
 }
 
 char *rest_vm_uri(const struct rest_ctx *c, const char *id, unsigned vm)
 {
-  struct imc_buf b;
+  char tail[IMC_INFRA_ID_MAX + 48];
 
-  imc_buf_init(&b, 4096);
-  imc_buf_add(&b, c->d->rest_base ? c->d->rest_base : "", base_len(c));
-  imc_buf_addf(&b, "/infrastructures/%s/vms/%u", id, vm);
-  if (imc_buf_err(&b)) {
-    imc_buf_free(&b);
-    return NULL;
-  }
-  return imc_buf_take(&b, NULL);
+  snprintf(tail, sizeof tail, "infrastructures/%s/vms/%u", id, vm);
+  return uri_of(c, tail);
 }

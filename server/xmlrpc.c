@@ -22,6 +22,7 @@ struct method {
   const char *name;
   const char *fmt;
   xr_call call;
+  bool nowait; /* answered from memory or the store, never from a cloud */
 };
 
 /* --- results ------------------------------------------------------------------------------ */
@@ -477,46 +478,71 @@ static int m_stats(struct imcd *d, struct xr_args *a, json_t **out, struct imc_e
   return imc_stats(d->engine, a->s[0], a->s[1], &a->auth, out, err);
 }
 
-/* IM 1.19.2's methods, with its parameter orders (im_service.py). */
+/* IM 1.19.2's methods, with its parameter orders (im_service.py); true: never waits on a
+ * cloud. */
 static const struct method methods[] = {
-  {"CreateInfrastructure", "sA|b", m_create},
-  {"DestroyInfrastructure", "sA|bb", m_destroy},
-  {"StartInfrastructure", "sA", m_start},
-  {"StopInfrastructure", "sA", m_stop},
-  {"GetInfrastructureInfo", "sA", m_info},
-  {"GetVMInfo", "ssA", m_vm_info},
-  {"GetVMProperty", "sssA", m_vm_property},
-  {"AlterVM", "sssA", m_alter},
-  {"RemoveResource", "sIA|b", m_remove},
-  {"AddResource", "ssA|b", m_add},
-  {"GetInfrastructureList", "A|s", m_list},
-  {"Reconfigure", "ssA|I", m_reconfigure},
-  {"ExportInfrastructure", "sbA", m_export},
-  {"ImportInfrastructure", "sA", m_import},
-  {"GetInfrastructureRADL", "sA", m_radl},
-  {"GetInfrastructureContMsg", "sA|b", m_contmsg},
-  {"GetVMContMsg", "ssA", m_vm_contmsg},
-  {"StartVM", "ssA", m_start_vm},
-  {"StopVM", "ssA", m_stop_vm},
-  {"RebootVM", "ssA", m_reboot_vm},
-  {"GetInfrastructureState", "sA", m_state},
-  {"GetVersion", "", m_version},
-  {"CreateDiskSnapshot", "ssssbA", m_snapshot},
-  {"GetCloudImageList", "sA|F", m_images},
-  {"GetCloudQuotas", "sA", m_quotas},
-  {"ChangeInfrastructureAuth", "sNbA", m_change_auth},
-  {"GetInfrastructureOwners", "sA", m_owners},
-  {"EstimateResources", "sA", m_estimate},
-  {"GetStats", "ssA", m_stats},
+  {"CreateInfrastructure", "sA|b", m_create, false},
+  {"DestroyInfrastructure", "sA|bb", m_destroy, false},
+  {"StartInfrastructure", "sA", m_start, false},
+  {"StopInfrastructure", "sA", m_stop, false},
+  {"GetInfrastructureInfo", "sA", m_info, true},
+  {"GetVMInfo", "ssA", m_vm_info, false},
+  {"GetVMProperty", "sssA", m_vm_property, false},
+  {"AlterVM", "sssA", m_alter, false},
+  {"RemoveResource", "sIA|b", m_remove, false},
+  {"AddResource", "ssA|b", m_add, false},
+  {"GetInfrastructureList", "A|s", m_list, true},
+  {"Reconfigure", "ssA|I", m_reconfigure, false},
+  {"ExportInfrastructure", "sbA", m_export, false},
+  {"ImportInfrastructure", "sA", m_import, false},
+  {"GetInfrastructureRADL", "sA", m_radl, true},
+  {"GetInfrastructureContMsg", "sA|b", m_contmsg, true},
+  {"GetVMContMsg", "ssA", m_vm_contmsg, true},
+  {"StartVM", "ssA", m_start_vm, false},
+  {"StopVM", "ssA", m_stop_vm, false},
+  {"RebootVM", "ssA", m_reboot_vm, false},
+  {"GetInfrastructureState", "sA", m_state, false},
+  {"GetVersion", "", m_version, true},
+  {"CreateDiskSnapshot", "ssssbA", m_snapshot, false},
+  {"GetCloudImageList", "sA|F", m_images, false},
+  {"GetCloudQuotas", "sA", m_quotas, false},
+  {"ChangeInfrastructureAuth", "sNbA", m_change_auth, false},
+  {"GetInfrastructureOwners", "sA", m_owners, true},
+  {"EstimateResources", "sA", m_estimate, false},
+  {"GetStats", "ssA", m_stats, true},
 };
 
 #define NMETHODS (sizeof methods / sizeof methods[0])
+
+bool xmlrpc_may_block(const char *body, size_t len)
+{
+  static const char open_tag[] = "<methodName>";
+  const char *name, *close;
+  size_t n;
+
+  if (!body || !(name = memmem(body, len, open_tag, sizeof open_tag - 1)))
+    return false; /* not a call: a fault at once */
+  name += sizeof open_tag - 1;
+  if (!(close = memchr(name, '<', len - (size_t)(name - body))))
+    return false;
+  n = (size_t)(close - name);
+  for (size_t i = 0; i < NMETHODS; i++)
+    if (strlen(methods[i].name) == n && memcmp(methods[i].name, name, n) == 0)
+      return !methods[i].nowait;
+  return true; /* unsure (an unknown method is a fault at once, but a name with blanks?) */
+}
 
 /* --- the registry ------------------------------------------------------------------------ */
 
 struct bound {
   struct imcd *d;
   const struct method *m;
+};
+
+/* What one call passes through xmlrpc-c to its method. */
+struct call {
+  const char *request_id;
+  struct imcd_response *rs;
 };
 
 static xmlrpc_value *answer(xmlrpc_env *env, bool ok, xmlrpc_value *value)
@@ -534,6 +560,7 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
                               void *call_info)
 {
   const struct bound *b = server_info;
+  struct call *call = call_info;
   struct xr_args a;
   struct imc_err err = {0};
   json_t *result = NULL;
@@ -543,8 +570,11 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
   if ((r = xr_args_read(env, params, b->m->fmt, &a, &err)) == 0)
     r = b->m->call(b->d, &a, &result, &err);
   xr_args_cleanup(&a);
+  call->rs->route_method = "POST";
+  call->rs->route = b->m->name;
+  call->rs->failed = r != 0;
   if (r) {
-    imc_log(IMC_LOG_INFO, "%s %s: %s", (const char *)call_info, b->m->name, err.msg);
+    imc_log(IMC_LOG_INFO, "%s %s: %s", call->request_id, b->m->name, err.msg);
     return answer(env, false, xmlrpc_string_new(env, err.msg));
   }
   v = xr_json(env, result, 0);
@@ -589,6 +619,7 @@ void xmlrpc_handle(struct imcd *d, const struct imcd_request *rq, struct imcd_re
 {
   xmlrpc_env env;
   xmlrpc_mem_block *output = NULL;
+  struct call call = {rq->request_id, rs};
 
   registry_server = d;
   pthread_once(&registry.once, registry_init);
@@ -611,8 +642,9 @@ void xmlrpc_handle(struct imcd *d, const struct imcd_request *rq, struct imcd_re
     return;
   }
   xmlrpc_env_init(&env);
+  rs->failed = true; /* a fault (unknown method, not XML-RPC) never reaches dispatch */
   xmlrpc_registry_process_call2(&env, registry.reg, rq->body, rq->body_len,
-                                (void *)rq->request_id, &output);
+                                &call, &output);
   if (env.fault_occurred || !output) {
     rs->status = 500;
     snprintf(rs->content_type, sizeof rs->content_type, "text/plain");

@@ -361,29 +361,31 @@ int xr_filters(xmlrpc_env *env, xmlrpc_value *s, struct imc_auth *holder,
 /* Debian 12's xmlrpc-c (1.33.14) crashes on an <i8> whose text is not a 64-bit integer (its
  * fault message is built with a bad format), so any client could stop imcd with one call.
  * Until the library is fixed every <i8> and <ex:i8> element is checked here first: its whole
- * content must be optional blanks, an optional sign and at most 19 digits that fit an int64,
- * with nothing else before the closing tag (no reference, comment or CDATA that the parser
- * would decode into something else). */
+ * content must be optional leading blanks, an optional sign and 1 to 19 digits that fit an
+ * int64 (or nothing at all), with nothing else before the closing tag (no trailing blank, no
+ * reference, comment or CDATA that the parser would decode into something else), and the tag
+ * has no attribute. */
 static bool i8_text_ok(const char *p, const char *end)
 {
   unsigned long long v = 0;
-  bool neg = false;
+  bool neg = false, sign;
   int digits = 0;
 
   while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
     p++;
-  if (p < end && (*p == '+' || *p == '-'))
+  sign = p < end && (*p == '+' || *p == '-');
+  if (sign)
     neg = *p++ == '-';
   for (; p < end && *p >= '0' && *p <= '9'; p++) {
     if (++digits > 19)
       return false;
     v = v * 10 + (unsigned)(*p - '0');
   }
-  while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-    p++;
-  if (p != end)
+  if (p != end) /* blanks after the digits crash the library too */
     return false;
-  return digits == 0 || v <= (neg ? 9223372036854775808ULL : 9223372036854775807ULL);
+  if (digits == 0)
+    return !sign; /* empty is handled; a lone sign crashes */
+  return v <= (neg ? 9223372036854775808ULL : 9223372036854775807ULL);
 }
 
 bool xr_i8_safe(const char *body, size_t len)
@@ -403,7 +405,9 @@ bool xr_i8_safe(const char *body, size_t len)
       if (q < end && *q == '/')
         continue; /* <i8/>: empty, which the library handles */
       if (q >= end || *q != '>') {
-        if (q < end && (*q == '_' || *q == '-' || *q == '.' || *q == ':' ||
+        /* Right after the name only: after a blank it is an attribute, which valid
+         * XML-RPC never has and which the library does not survive either. */
+        if (q < end && q == p + olen && (*q == '_' || *q == '-' || *q == '.' || *q == ':' ||
                         (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z') ||
                         (*q >= 'A' && *q <= 'Z')))
           continue; /* another name that starts the same (<i8x>) */

@@ -4,7 +4,8 @@
  * rest_route.c, doc.c).  The input is four fields: line 1 the header, line 2 the path, line 3
  * the query ("k=v&k2=v2"), the rest the body.  Besides no crash and no leak, it checks what the
  * parsers promise: a matched route has its method and non-empty parameters, 405 comes with an
- * Allow list, a float's repr reads back as the same number. */
+ * Allow list, a float's repr reads back as the same number, a root URL built from forwarding
+ * headers is an http(s) URL with nothing a header could inject. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,21 @@ static void fuzz_path(const char *path)
   }
 }
 
+/* A header value as every forwarding header at once, and as Host alone. */
+static void fuzz_url_root(const char *v)
+{
+  const struct rest_forwarded all = {v, v, v, v, v}, host = {.host_header = v};
+  const struct rest_forwarded *cases[] = {&all, &host};
+  char root[1100];
+
+  for (size_t i = 0; i < 2; i++) {
+    if (!rest_url_root(cases[i], false, "127.0.0.1", 8800, root, sizeof root))
+      continue;
+    check(strncmp(root, "http://", 7) == 0 || strncmp(root, "https://", 8) == 0);
+    check(root[strlen(root) - 1] == '/' && !strpbrk(root, " \t\r\n\"<>\\"));
+  }
+}
+
 /* Every query value through every reader. */
 static void fuzz_value(const char *v)
 {
@@ -122,6 +138,7 @@ static void fuzz_value(const char *v)
   (void)rest_media_choose(&media, "application/json");
   (void)rest_media_json_ok(&media);
   (void)rest_media_body(&media);
+  fuzz_url_root(v);
   d = strtod(v, NULL);
   rest_float_repr(d, num, sizeof num);
   if (isfinite(d))

@@ -8,7 +8,7 @@ Usage: test_imcd_rest.py IMCD SOURCE_ROOT
 
 Each test_* function is one behaviour; every one runs (a failure does not stop the others)
 and the script exits 1 if any failed.  Two servers run for the whole script: the main one
-(CORS off, a 64 KiB body limit) and one with CORS on.  Each request has a timeout."""
+(CORS off, a 64 KiB body limit) and one with CORS and METRICS on.  Each request has a timeout."""
 
 import base64
 import json
@@ -24,6 +24,7 @@ import time
 import traceback
 import urllib.error
 import urllib.request
+import xmlrpc.client
 
 IMCD, ROOT = sys.argv[1], sys.argv[2]
 TIMEOUT = 60
@@ -92,11 +93,12 @@ class Server:
         self.dir = os.path.join(tmp, name)
         os.mkdir(self.dir)
         self.port = free_port()
+        self.xport = free_port()
         conf = os.path.join(self.dir, "imcd.conf")
         with open(conf, "w", encoding="utf-8") as f:
             f.write("[im]\nREST_PORT = %d\nXMLRCP_PORT = %d\nDATA_DB = %s\nLOG_FILE = %s\n"
                     "MAX_REQUEST_BODY = %d\n%s" % (
-                        self.port, free_port(), os.path.join(self.dir, "imc.db"),
+                        self.port, self.xport, os.path.join(self.dir, "imc.db"),
                         os.path.join(self.dir, "imcd.log"), MAX_BODY, extra))
         self.stderr = open(os.path.join(self.dir, "stderr"), "w+", encoding="utf-8")
         env = dict(os.environ)
@@ -211,7 +213,7 @@ def inf(path=""):
 
 # --- routes, documents, the index ---------------------------------------------------------------
 
-ROUTE = re.compile(r'X\(\w+,\s*"(\w+)",\s*"([^"]+)",\s*\w+,\s*(0|REST_PUBLIC|REST_UNDOC)\)')
+ROUTE = re.compile(r'X\(\w+,\s*"(\w+)",\s*"([^"]+)",\s*\w+,\s*(0|REST_\w+(?:\s*\|\s*REST_\w+)*)\)')
 
 
 def code_routes():
@@ -226,7 +228,7 @@ def test_every_route_is_in_openapi(tmp):
     doc = ok(call("GET", "/openapi.json", auth=None), "application/json").json()
     expect(doc["openapi"].startswith("3."), "an OpenAPI 3 document")
     for method, pattern, flags in code_routes():
-        if flags == "REST_UNDOC":
+        if "REST_UNDOC" in flags:
             continue
         expect(pattern in doc["paths"], "%s is in openapi.json" % pattern)
         expect(method.lower() in doc["paths"][pattern],
@@ -235,7 +237,7 @@ def test_every_route_is_in_openapi(tmp):
 
 def test_every_openapi_operation_is_a_route(tmp):
     doc = ok(call("GET", "/openapi.json", auth=None)).json()
-    routes = {(m.lower(), p) for m, p, flags in code_routes() if flags != "REST_UNDOC"}
+    routes = {(m.lower(), p) for m, p, flags in code_routes() if "REST_UNDOC" not in flags}
     for path, ops in doc["paths"].items():
         for method in ops:
             expect((method, path) in routes, "%s %s of openapi.json is served" % (method, path))
@@ -378,6 +380,30 @@ def test_create_async(tmp):
     r = ok(call("POST", "/infrastructures?async=yes", body=RADL, ctype="text/plain"))
     i = r.header("InfID")
     expect(i in ok(call("GET", "/infrastructures")).text, "listed at once", r)
+
+
+def test_create_async_without_value_is_400(tmp):
+    # Flask reads "?async" as an empty value, which IM refuses.
+    fails(call("POST", "/infrastructures?async", body=RADL, ctype="text/plain"), 400,
+          "Incorrect value in async parameter")
+
+
+def test_uris_follow_the_host_header(tmp):
+    r = ok(call("POST", "/infrastructures", body=RADL, ctype="text/plain",
+                headers={"Host": "im.example.org:9000"}))
+    expect(r.text == "http://im.example.org:9000/infrastructures/" + r.header("InfID"),
+           "URI from Host", r)
+
+
+def test_uris_follow_forwarded_headers(tmp):
+    h = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.org",
+         "X-Forwarded-Prefix": "/im"}
+    r = ok(call("POST", "/infrastructures", body=RADL, ctype="text/plain", headers=h))
+    i = r.header("InfID")
+    expect(r.text == "https://api.example.org/im/infrastructures/" + i, "URI via proxy", r)
+    r = ok(call("GET", "/infrastructures/" + i, headers=h))
+    expect(r.text.split("\n")[0] == "https://api.example.org/im/infrastructures/%s/vms/0" % i,
+           "VM URIs via proxy", r)
 
 
 def test_create_bad_boolean_is_400(tmp):
@@ -881,6 +907,72 @@ def test_curl_form_content_type_is_415(tmp):
     expect(code == 415 and "application/x-www-form-urlencoded" in body, body)
 
 
+def metrics():
+    r = ok(call("GET", "/metrics", auth=None, server=CORS))
+    expect(r.header("Content-Type").startswith("text/plain; version=0.0.4"), "Prometheus type", r)
+    return r.text
+
+
+def metric(text, name, **labels):
+    """The value of the series name{labels...} (labels in any order, all given), or None."""
+    for line in text.splitlines():
+        m = re.match(r"(\w+)(?:\{(.*)\})? (\S+)$", line)
+        if not m or m.group(1) != name:
+            continue
+        have = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+        if have == {k: str(v) for k, v in labels.items()}:
+            return float(m.group(3))
+    return None
+
+
+def test_metrics_off_by_default_is_404(tmp):
+    fails(call("GET", "/metrics", auth=None), 404, "The requested URL was not found")
+
+
+def test_metrics_count_rest_requests_by_route_and_status(tmp):
+    key = dict(api="rest", method="GET", route="/infrastructures/{InfId}")
+    before = metric(metrics(), "imcd_requests_total", status=404, outcome="failed", **key) or 0
+    for _ in range(3):
+        fails(call("GET", "/infrastructures/nope", server=CORS), 404)
+    text = metrics()
+    expect(metric(text, "imcd_requests_total", status=404, outcome="failed", **key) == before + 3,
+           "three 404s counted:\n" + text)
+    expect((metric(text, "imcd_request_duration_seconds_count", **key) or 0) >= before + 3,
+           "latencies counted")
+    expect(metric(text, "imcd_request_duration_seconds_bucket", le="+Inf", **key) ==
+           metric(text, "imcd_request_duration_seconds_count", **key), "+Inf bucket is the count")
+
+
+def test_metrics_count_xmlrpc_calls_and_their_failures(tmp):
+    proxy = xmlrpc.client.ServerProxy("http://127.0.0.1:%d/" % CORS.xport)
+    key = dict(api="xmlrpc", method="POST", route="GetInfrastructureInfo", status=200)
+    before = metric(metrics(), "imcd_requests_total", outcome="failed", **key) or 0
+    ok_, msg = proxy.GetInfrastructureInfo("no-such-id", [{"type": "InfrastructureManager",
+                                                           "username": "u", "password": "p"}])
+    expect(not ok_, "unknown infrastructure fails: " + str(msg))
+    text = metrics()
+    expect(metric(text, "imcd_requests_total", outcome="failed", **key) == before + 1,
+           "XML-RPC false answer counted as failed:\n" + text)
+
+
+def test_metrics_show_infrastructures_and_vms_by_state(tmp):
+    before = metric(metrics(), "imcd_vms", state="configured")
+    ok(call("POST", "/infrastructures", body=RADL, ctype="text/plain", server=CORS))
+    text = metrics()
+    expect(metric(text, "imcd_vms", state="configured") == before + 2, "two more VMs:\n" + text)
+    expect(metric(text, "imcd_infrastructures", state="configured") >= 1, "infrastructure")
+    expect(metric(text, "imcd_jobs_queued") is not None, "queue depth")
+    expect(metric(text, "process_resident_memory_bytes") > 0, "memory")
+
+
+def test_metrics_hold_no_ids_names_or_secrets(tmp):
+    r = ok(call("POST", "/infrastructures", body=RADL, ctype="text/plain", server=CORS))
+    call("GET", "/no/such/path/" + "x" * 40, server=CORS)
+    text = metrics()
+    for what in (r.header("InfID"), "alice", "pa55", "x" * 40):
+        expect(what not in text, "no %r in the metrics" % what)
+
+
 def test_log_holds_no_secret(tmp):
     create()
     call("GET", "/infrastructures", auth="type = InfrastructureManager; username = x; "
@@ -900,7 +992,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="imcd-rest-") as tmp:
         MAIN = Server(tmp, "main")
         try:
-            CORS = Server(tmp, "cors", "ENABLE_CORS = true\nCORS_ORIGIN = https://dash.example\n")
+            CORS = Server(tmp, "cors", "ENABLE_CORS = true\nCORS_ORIGIN = https://dash.example\n"
+                          "METRICS = true\n")
         except Exception:
             print(MAIN.stop() or "")
             raise

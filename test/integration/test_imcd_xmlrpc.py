@@ -252,16 +252,20 @@ def test_get_is_not_an_xmlrpc_call(srv):
 
 def test_bad_i8_is_refused_before_the_library_sees_it(srv):
     # Debian's xmlrpc-c crashes on such a value; imcd must answer and stay up.
-    body = ('<?xml version="1.0"?><methodCall><methodName>GetVersion</methodName><params>'
-            '<param><value><i8>12x3</i8></value></param></params></methodCall>').encode()
-    rq = urllib.request.Request("http://127.0.0.1:%d/" % srv.xport, data=body,
-                                headers={"Content-Type": "text/xml"})
-    try:
-        urllib.request.urlopen(rq, timeout=10)
-        raise AssertionError("a bad i8 must be refused")
-    except urllib.error.HTTPError as e:
-        assert e.code == 400, e.code
-    assert "1.19.2" in ok(srv.proxy().GetVersion())
+    # Each form here crashed it once: letters, a blank after the digits, a lone sign, an
+    # attribute on the tag.
+    for value in ("<i8>12x3</i8>", "<i8>5 </i8>", "<i8>-</i8>", '<i8 a="1">abc</i8>',
+                  "<ex:i8 x='y'>zz</ex:i8>"):
+        body = ('<?xml version="1.0"?><methodCall><methodName>GetVersion</methodName><params>'
+                '<param><value>%s</value></param></params></methodCall>' % value).encode()
+        rq = urllib.request.Request("http://127.0.0.1:%d/" % srv.xport, data=body,
+                                    headers={"Content-Type": "text/xml"})
+        try:
+            urllib.request.urlopen(rq, timeout=10)
+            raise AssertionError("a bad i8 must be refused: " + value)
+        except urllib.error.HTTPError as e:
+            assert e.code == 400, (value, e.code)
+        assert "1.19.2" in ok(srv.proxy().GetVersion()), value
 
 
 SERVER_TESTS = ("test_get_is_not_an_xmlrpc_call",

@@ -451,6 +451,30 @@ static void test_list_filters_with_a_regex_on_the_radl(void **state)
   assert_int_equal(imc_infra_list(f->e, &f->alice, "(", &ids, &err), IMC_E_INVAL);
 }
 
+/* The metrics' view: no cloud call, deleted infrastructures and removed VMs left out. */
+static void test_counts_are_by_state_without_deleted_ones(void **state)
+{
+  struct fx *f = *state;
+  char id[IMC_INFRA_ID_MAX], gone[IMC_INFRA_ID_MAX];
+  struct imc_engine_counts c;
+  struct imc_err err = {0};
+
+  create(f, two_systems, &f->alice, id);
+  create(f, two_systems, &f->bob, gone);
+  assert_int_equal(imc_infra_destroy(f->e, gone, &f->bob, false, false, &err), 0);
+  assert_int_equal(imc_engine_counts(f->e, &c, &err), 0);
+  assert_int_equal(c.infras[IMC_VM_CONFIGURED], 1);
+  assert_int_equal(c.vms[IMC_VM_CONFIGURED], 3);
+  for (int s = 0; s < IMC_VM_NSTATES; s++) {
+    if (s != IMC_VM_CONFIGURED) {
+      assert_int_equal(c.infras[s], 0);
+      assert_int_equal(c.vms[s], 0);
+    }
+  }
+  assert_int_equal(c.jobs_queued, 0);
+  assert_int_equal(c.jobs_running, 0);
+}
+
 static void test_destroy_marks_it_deleted(void **state)
 {
   struct fx *f = *state;
@@ -1252,6 +1276,7 @@ int main(void)
     T(test_unknown_infrastructure_is_not_found),
     T(test_other_users_cannot_see_or_touch_it),
     T(test_list_filters_with_a_regex_on_the_radl),
+    T(test_counts_are_by_state_without_deleted_ones),
     T(test_destroy_marks_it_deleted),
     T(test_destroy_deletes_the_last_vm_of_a_cloud_last),
     T(test_destroy_without_the_cloud_credentials_fails_unless_forced),

@@ -151,11 +151,13 @@
     "Least severe messages logged: DEBUG, INFO, WARN or WARNING, ERROR, FATAL or CRITICAL "       \
     "(any case).")                                                                                \
   X(WORKERS, workers, INT, "8", NULL, 1, 1024, NONE, IMC_CFG_ADDED,                               \
-    "Threads that run operations; different infrastructures run in parallel on them.")            \
+    "Threads that run asynchronous operations, and imcd's requests that may wait on a cloud; "    \
+    "different infrastructures run in parallel on them.")                                         \
   X(MAX_REQUEST_BODY, max_request_body, INT, "16777216", NULL, 1024, 67108864, NONE,              \
     IMC_CFG_ADDED, "Largest REST or XML-RPC request body imcd accepts, in bytes.")                \
   X(METRICS, metrics, BOOL, "false", NULL, 0, 0, NONE, IMC_CFG_ADDED,                             \
-    "Serve operational counters (requests, operations, VMs) on the REST API.")
+    "Serve Prometheus metrics at /metrics on the REST port: requests by route and status, "       \
+    "latencies, infrastructures and VMs by state, queues (doc/imcd.md).")
 
 /* A list value; also the collected warnings.  Owned by the configuration it is in. */
 struct imc_config_list {

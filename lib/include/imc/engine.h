@@ -206,4 +206,14 @@ int imc_stats(struct imc_engine *e, const char *init_date, const char *end_date,
               const struct imc_auth *auth, json_t **out, struct imc_err *err);
 const char *imc_engine_version(void);
 
+/* What a server's metrics show, without any cloud call: the infrastructures not deleted by
+ * IM's aggregate state and their VMs (not removed) by state, as this process last saw them,
+ * and the asynchronous calls waiting for a worker or running. */
+struct imc_engine_counts {
+  size_t infras[IMC_VM_NSTATES];
+  size_t vms[IMC_VM_NSTATES];
+  size_t jobs_queued, jobs_running;
+};
+int imc_engine_counts(struct imc_engine *e, struct imc_engine_counts *out, struct imc_err *err);
+
 #endif
