@@ -4,7 +4,7 @@
 not ours: every method of IM 1.19.2's XML-RPC API, IM's (success, value) answers, the error
 paths, the body limit, a restart that keeps everything, and a log with no secret in it.
 
-Usage: test_imcd_xmlrpc.py IMCD
+Usage: test_imcd_xmlrpc.py IMCD [SOURCE_ROOT]
 
 Each test_* function is one behaviour; every one runs and the script exits 1 if any failed."""
 
