@@ -61,7 +61,7 @@ const struct opt config_opts[CONFIG_N_OPTS] = {
  * warning for each rather than "unknown option". */
 /* clang-format off */
 const char *const config_im_unsupported[] = {
-  "USER_DB", "IM_PATH", "LOG_FILE_MAX_SIZE", "CONTEXTUALIZATION_DIR", "RECIPES_DIR",
+  "USER_DB", "IM_PATH", "CONTEXTUALIZATION_DIR", "RECIPES_DIR",
   "RECIPES_DB_FILE", "CONFMAMAGER_CHECK_STATE_INTERVAL", "ANSIBLE_INSTALL_TIMEOUT",
   "SINGLE_SITE", "SINGLE_SITE_TYPE", "SINGLE_SITE_AUTH_HOST", "SINGLE_SITE_IMAGE_URL_PREFIX",
   "OIDC_ISSUERS", "OIDC_AUDIENCE", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_SCOPES",

@@ -17,6 +17,7 @@
 #include "imc/alloc.h"
 #include "imc/log.h"
 #include "imc/store.h"
+#include "logfile.h"
 #include "metrics.h"
 
 extern char **environ;
@@ -37,34 +38,44 @@ static void help(void)
         stdout);
 }
 
-static FILE *log_file;
+static struct logfile *log_file;
 
-static void log_to_file(enum imc_log_level level, const char *file, int line, const char *msg,
-                        void *ctx)
+/* One line, "2026-01-02 03:04:05 INFO message", to the log file (ctx), or to standard error
+ * when ctx is NULL. */
+static void log_line(enum imc_log_level level, const char *file, int line, const char *msg,
+                     void *ctx)
 {
   static const char *const names[] = {"ERROR", "WARNING", "INFO", "DEBUG"};
-  char when[32];
+  char when[32], text[8192];
   time_t now = time(NULL);
   struct tm tm;
 
   gmtime_r(&now, &tm);
   strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-  fprintf(ctx, "%s %s %s\n", when, names[level], msg);
-  fflush(ctx);
+  snprintf(text, sizeof text, "%s %s %s", when, names[level], msg);
+  if (ctx) {
+    logfile_write(ctx, text);
+  } else {
+    fprintf(stderr, "%s\n", text);
+    fflush(stderr);
+  }
 }
 
-/* LOG_FILE, or standard error when it cannot be opened (said once). */
+/* LOG_FILE, rotated at LOG_FILE_MAX_SIZE, or standard error when it cannot be opened (said
+ * once). */
 static void open_log(const struct imc_config *cfg)
 {
+  struct imc_err err = {0};
+
   imc_log_set_level(imc_config_log_level(cfg));
-  if (*cfg->log_file && (log_file = fopen(cfg->log_file, "a")) != NULL) {
-    imc_log_set_sink(log_to_file, log_file);
+  if (*cfg->log_file &&
+      logfile_open(cfg->log_file, cfg->log_file_max_size, &log_file, &err) == 0) {
+    imc_log_set_sink(log_line, log_file);
     return;
   }
-  imc_log_set_sink(log_to_file, stderr);
+  imc_log_set_sink(log_line, NULL);
   if (*cfg->log_file)
-    imc_log(IMC_LOG_WARN, "cannot open LOG_FILE %s (%s): logging to standard error",
-            cfg->log_file, strerror(errno));
+    imc_log(IMC_LOG_WARN, "%s: logging to standard error", err.msg);
 }
 
 static int load_config(const char *path, struct imc_config *cfg, struct imc_err *err)
@@ -191,8 +202,7 @@ int main(int argc, char **argv)
   if (r)
     imc_log(IMC_LOG_ERROR, "%s", err.msg);
   imc_log_set_sink(NULL, NULL);
-  if (log_file)
-    fclose(log_file);
+  logfile_close(log_file);
   imc_config_cleanup(&cfg);
   if (r)
     fprintf(stderr, "imcd: %s\n", err.msg);

@@ -147,6 +147,9 @@
     "imc does.")                                                                                  \
   X(LOG_FILE, log_file, STRING, "/var/log/imc/imcd.log", "/var/log/im/inf.log", 0, 0, NONE, 0,    \
     "File imcd writes its log to.")                                                               \
+  X(LOG_FILE_MAX_SIZE, log_file_max_size, INT, "10485760", NULL, 0, 1099511627776, NONE, 0,      \
+    "Size in bytes at which the log file is rotated (to .1, .2 and .3, as IM's "                  \
+    "RotatingFileHandler); 0: never.")                                                            \
   X(LOG_LEVEL, log_level, STRING, "INFO", NULL, 0, 0, LOG_LEVEL, 0,                               \
     "Least severe messages logged: DEBUG, INFO, WARN or WARNING, ERROR, FATAL or CRITICAL "       \
     "(any case).")                                                                                \
