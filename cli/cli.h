@@ -3,6 +3,7 @@
 #ifndef IMC_CLI_H
 #define IMC_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "imc/buf.h"
@@ -44,6 +45,20 @@ int cli_read_input(const char *path, struct imc_buf *b, struct imc_err *err);
  * written, synced and renamed over it, keeping the file's mode.  On any error the file is
  * left as it was and no temporary file remains. */
 int cli_write_atomic(const char *path, const char *data, size_t len, struct imc_err *err);
+
+/* im-client's options, given before the operation (main.c sets them). */
+struct cli_global {
+  const char *auth_file;         /* -a */
+  bool quiet, force, yes;        /* -q, -f, -y */
+  const char *server_url;        /* -u or -r: server mode (not built yet) */
+  const char *server_url_option; /* which of the two */
+};
+extern struct cli_global cli_global;
+
+/* im-client's operations on the local store (local.c): argv[0] is the operation. */
+int cli_local_run(int argc, char **argv);
+void cli_local_help(FILE *f);
+bool cli_local_has(const char *name);
 
 /* `imc radl ...`: check, fmt, json, fromjson, inputs (radl_cmd.c). */
 int cli_radl_run(int argc, char **argv);

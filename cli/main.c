@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* imc: the dispatcher.  Global options first, then one command looked up in a table; each
- * command parses the rest of the line itself.  Later issues add im-client's operations (list,
- * create, destroy, getinfo, ...) as more rows of the same table. */
+/* imc: the dispatcher.  Global options first (imc's own and im-client's), then one command
+ * looked up in a table, or one of im-client's operations (local.c); each command parses the
+ * rest of the line itself. */
 #include "cli.h"
 
 #include <errno.h>
@@ -25,7 +25,8 @@ static const struct cli_cmd commands[] = {
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-static const char global_usage[] = "Usage: imc [--help] [--version] COMMAND [ARGS...]\n";
+static const char global_usage[] =
+  "Usage: imc [--help] [--version] [-a FILE] [-q] [-f] [-y] COMMAND [ARGS...]\n";
 
 static const struct cli_cmd *find_cmd(const char *name)
 {
@@ -39,14 +40,20 @@ static void main_help(FILE *f)
 {
   fputs(global_usage, f);
   fputs("\nimc is an Infrastructure-as-Code engine that speaks the language of GRyCAP's\n"
-        "Infrastructure Manager (RADL).  This build has the RADL toolchain; deployments come\n"
-        "in later versions.\n\nCommands:\n",
+        "Infrastructure Manager (RADL).\n\nCommands:\n",
         f);
   for (size_t i = 0; i < NCOMMANDS; i++)
     fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  fputc('\n', f);
+  cli_local_help(f);
   fputs("\nGlobal options:\n"
         "  -h, --help     show this help and exit\n"
         "  -V, --version  print imc's version and exit\n"
+        "  -a, --auth_file FILE  IM's auth file\n"
+        "  -q, --quiet    im-client's quiet output\n"
+        "  -f, --force    destroy even when a cloud deletion fails\n"
+        "  -y, --yes      destroy without asking\n"
+        "  -u, --xmlrpc-url URL, -r, --rest-url URL  a server (not built yet: refused)\n"
         "\nRun 'imc help COMMAND' for the options of one command.\n"
         "Exit status: 0 success, 1 the operation failed, 2 usage error.\n",
         f);
@@ -129,6 +136,12 @@ int main(int argc, char **argv)
   static const struct option options[] = {
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
+    {"auth_file", required_argument, NULL, 'a'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"force", no_argument, NULL, 'f'},
+    {"yes", no_argument, NULL, 'y'},
+    {"xmlrpc-url", required_argument, NULL, 'u'},
+    {"rest-url", required_argument, NULL, 'r'},
     {NULL, 0, NULL, 0},
   };
   const struct cli_cmd *cmd;
@@ -136,8 +149,25 @@ int main(int argc, char **argv)
 
   opterr = 0;
   /* '+': stop at the command's name, so that its options are left for it to parse. */
-  while ((c = getopt_long(argc, argv, "+:hV", options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:hVa:qfyu:r:", options, NULL)) != -1) {
     switch (c) {
+    case 'a':
+      cli_global.auth_file = optarg;
+      break;
+    case 'q':
+      cli_global.quiet = true;
+      break;
+    case 'f':
+      cli_global.force = true;
+      break;
+    case 'y':
+      cli_global.yes = true;
+      break;
+    case 'u':
+    case 'r':
+      cli_global.server_url = optarg;
+      cli_global.server_url_option = c == 'u' ? "-u" : "-r";
+      break;
     case 'h':
       main_help(stdout);
       return finish(CLI_OK);
@@ -150,6 +180,8 @@ int main(int argc, char **argv)
   }
   if (optind >= argc)
     return cli_usage_error(global_usage, "no command given (try 'imc --help')");
+  if (cli_local_has(argv[optind]))
+    return finish(cli_local_run(argc - optind, argv + optind));
   cmd = find_cmd(argv[optind]);
   if (!cmd)
     return cli_usage_error(global_usage, "unknown command '%s' (try 'imc --help')", argv[optind]);

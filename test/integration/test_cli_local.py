@@ -1,0 +1,197 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The real `imc` binary in local mode (the engine in the process, a SQLite store in
+IMC_DATA_DIR): each operation's output is compared with the text im-client 1.8.4 prints, and
+the exit statuses with 0 (success), 1 (the operation failed, message on stderr) and 2 (usage).
+Clouds are the Dummy connector; nothing leaves the machine.
+
+Usage: test_cli_local.py IMC"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import traceback
+
+IMC = sys.argv[1]
+AUTH = "id = im; type = InfrastructureManager; username = u; password = p\nid = d; type = Dummy\n"
+OTHER = "id = im; type = InfrastructureManager; username = v; password = q\nid = d; type = Dummy\n"
+RADL = ("network net (outbound = 'no')\nsystem node (cpu.count >= 1 and "
+        "net_interface.0.connection = 'net' and disk.0.image.url = 'dummy://img')\n"
+        "deploy node 2\n")
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+class Env:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("IMC_")}
+        self.env["IMC_DATA_DIR"] = os.path.join(tmp, "data")
+        self.auth = self.write("auth.dat", AUTH)
+        self.other = self.write("other.dat", OTHER)
+        self.radl = self.write("r.radl", RADL)
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def run(self, *args, stdin=None, auth=True):
+        cmd = [IMC] + (["-a", self.auth] if auth is True else ["-a", auth] if auth else [])
+        r = subprocess.run(cmd + list(args), input=stdin, capture_output=True, text=True,
+                           env=self.env, timeout=120)
+        return r.returncode, r.stdout, r.stderr
+
+    def create(self):
+        code, out, err = self.run("create", self.radl)
+        expect(code == 0, "create: %d %s" % (code, err))
+        return re.fullmatch(r"Infrastructure successfully created with ID: (%s)\n" % UUID,
+                            out).group(1)
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def test_list_empty(e):
+    expect(e.run("list") == (0, "No Infrastructures.\n", ""), "im-client's empty list")
+    expect(e.run("-q", "list") == (0, "", ""), "quiet empty list prints nothing")
+
+
+def test_create_then_list(e):
+    a, b = e.create(), e.create()
+    code, out, _ = e.run("list")
+    expect(code == 0 and out == "Infrastructure IDs: \n  %s\n  %s\n" % (a, b), out)
+    code, out, _ = e.run("-q", "list")
+    expect(json.loads(out) == [a, b], "quiet list is a JSON list: " + out)
+
+
+def test_list_filter_is_a_regex_on_the_radl(e):
+    e.create()
+    expect(e.run("list", "dummy://img")[1].startswith("Infrastructure IDs:"), "filter matches")
+    expect(e.run("list", "nothing-like-this")[1] == "No Infrastructures.\n", "filter misses")
+
+
+def test_state_text_and_quiet_json(e):
+    i = e.create()
+    code, out, _ = e.run("getstate", i)
+    expect(code == 0 and out == "The infrastructure is in state: configured\n"
+           "VM ID: 0 is in state: configured.\nVM ID: 1 is in state: configured.\n", out)
+    code, out, _ = e.run("-q", "getstate", i)
+    expect(json.loads(out) == {"state": "configured",
+                               "vm_states": {"0": "configured", "1": "configured"}}, out)
+
+
+def test_getinfo_prints_each_vm(e):
+    i = e.create()
+    code, out, _ = e.run("getinfo", i)
+    expect(code == 0 and out.count("Info about VM with ID: ") == 2, out)
+    expect("Info about VM with ID: 1\n" in out and "system node" in out, out)
+    code, quiet, _ = e.run("-q", "getinfo", i)
+    expect("Info about VM" not in quiet and "system node" in quiet, quiet)
+
+
+def test_getvminfo_and_getradl(e):
+    i = e.create()
+    code, out, _ = e.run("getvminfo", i, "1")
+    expect(code == 0 and "system node" in out and "state = 'configured'" in out, out)
+    code, out, _ = e.run("getradl", i)
+    expect(code == 0 and "deploy node 2" in out, out)
+    expect(e.run("getvminfo", i, "x")[0] == 2, "a VM id that is not a number is usage")
+    code, _, err = e.run("getvminfo", i, "7")
+    expect(code == 1 and err.startswith("ERROR getting the VM info: "), err)
+
+
+def test_getcontmsg_of_dummy_vms_is_empty(e):
+    i = e.create()
+    expect(e.run("getcontmsg", i) == (0, "No Msg Contextualizator avaliable\n\n", ""),
+           "im-client's text for an empty log")
+
+
+def test_getversion_needs_no_auth(e):
+    code, out, _ = e.run("getversion", auth=None)
+    expect(code == 0 and re.fullmatch(r"IM service version: 1\.19\.2-imc-\S+\n", out), out)
+    expect(e.run("-q", "getversion", auth=None)[1].startswith("1.19.2-imc-"), "quiet version")
+
+
+def test_destroy_asks_and_no_cancels(e):
+    i = e.create()
+    code, out, err = e.run("destroy", i, stdin="no\n")
+    expect(code == 1 and out == "Are you sure you want to destroy Inf:%s?\nThis process "
+           "cannot be undone!!.\n(yes/no):" % i, out)
+    expect(err == "ERROR destroying the infrastructure: Canceled by the user.\n", err)
+    expect(i in e.run("list")[1], "still there")
+
+
+def test_destroy_yes_then_gone(e):
+    i = e.create()
+    code, out, _ = e.run("destroy", i, stdin="yes\n")
+    expect(code == 0 and out.endswith("(yes/no):Infrastructure successfully destroyed\n"), out)
+    expect(i not in e.run("list")[1], "gone from the list")
+    code, _, err = e.run("getstate", i)
+    expect(code == 1 and err.startswith("Error getting infrastructure state: "), err)
+    j = e.create()
+    expect(e.run("-y", "-q", "destroy", j) == (0, "", ""), "-y: no question; -q: no text")
+
+
+def test_other_user_cannot_see_or_destroy(e):
+    i = e.create()
+    expect(e.run("list", auth=e.other)[1] == "No Infrastructures.\n", "not listed to v")
+    code, _, err = e.run("-y", "destroy", i, auth=e.other)
+    expect(code == 1 and "ERROR destroying the infrastructure: " in err, err)
+    expect(i in e.run("list")[1], "still there for u")
+
+
+def test_malformed_radl_names_file_line_col(e):
+    bad = e.write("bad.radl", "system x (\n cpu.count >= )\n")
+    code, out, err = e.run("create", bad)
+    expect(code == 1 and out == "", out)
+    expect(err.startswith("ERROR creating the infrastructure: %s:2:15: " % bad), err)
+
+
+def test_usage_errors_exit_2(e):
+    code, _, err = e.run("list", auth=False)
+    expect(code == 2 and "Auth file not specified" in err, err)
+    expect(e.run("create")[0] == 2, "create needs a file")
+    expect(e.run("getstate", "a", "b")[0] == 2, "too many arguments")
+    code, _, err = e.run("-u", "http://127.0.0.1:1", "list")
+    expect(code == 2 and "not built yet" in err, err)
+    expect(e.run("nosuchop")[0] == 2, "unknown operation")
+
+
+def test_bad_auth_file_is_reported_with_its_line(e):
+    bad = e.write("bad.dat", "id = im; type = InfrastructureManager; username = u; password = p\n"
+                  "this line has no equals sign\n")
+    code, _, err = e.run("list", auth=bad)
+    expect(code == 1 and "bad.dat:2" in err and "password = p" not in err, err)
+
+
+def test_store_survives_between_runs_and_is_private(e):
+    i = e.create()
+    expect(i in e.run("list")[1], "a second process sees it")
+    mode = os.stat(e.env["IMC_DATA_DIR"]).st_mode & 0o777
+    expect(mode == 0o700, "data directory mode %o" % mode)
+
+
+def main():
+    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
+    failed = 0
+    for name, fn in tests:
+        with tempfile.TemporaryDirectory(prefix="imc-local-") as tmp:
+            try:
+                fn(Env(tmp))
+                print("ok   " + name)
+            except Exception:
+                failed += 1
+                print("FAIL " + name)
+                traceback.print_exc(file=sys.stdout)
+    print("%d tests, %d failed" % (len(tests), failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
