@@ -48,14 +48,14 @@ int cli_write_atomic(const char *path, const char *data, size_t len, struct imc_
 
 /* im-client's options, given before the operation (main.c sets them). */
 struct cli_global {
-  const char *auth_file;         /* -a */
-  bool quiet, force, yes;        /* -q, -f, -y */
-  const char *server_url;        /* -u or -r: server mode (not built yet) */
-  const char *server_url_option; /* which of the two */
+  const char *auth_file;          /* -a */
+  bool quiet, force, yes, verify; /* -q, -f, -y, -v */
+  const char *rest_url;           /* -r: an IM server's REST API */
+  const char *xmlrpc_url;         /* -u: an IM server's XML-RPC API (not built yet) */
 };
 extern struct cli_global cli_global;
 
-/* im-client's operations on the local store (local.c): argv[0] is the operation. */
+/* im-client's operations (ops.c): argv[0] is the operation. */
 int cli_local_run(int argc, char **argv);
 void cli_local_help(FILE *f);
 bool cli_local_has(const char *name);

@@ -26,7 +26,7 @@ static const struct cli_cmd commands[] = {
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static const char global_usage[] =
-  "Usage: imc [--help] [--version] [-a FILE] [-q] [-f] [-y] COMMAND [ARGS...]\n";
+  "Usage: imc [--help] [--version] [-a FILE] [-r URL] [-q] [-f] [-y] COMMAND [ARGS...]\n";
 
 static const struct cli_cmd *find_cmd(const char *name)
 {
@@ -53,7 +53,9 @@ static void main_help(FILE *f)
         "  -q, --quiet    im-client's quiet output\n"
         "  -f, --force    destroy even when a cloud deletion fails\n"
         "  -y, --yes      destroy without asking\n"
-        "  -u, --xmlrpc-url URL, -r, --rest-url URL  a server (not built yet: refused)\n"
+        "  -r, --rest-url URL  an IM server's REST API instead of the local store\n"
+        "  -v, --verify-ssl    check the server's TLS certificate\n"
+        "  -u, --xmlrpc-url URL  an IM server's XML-RPC API (not built yet: refused)\n"
         "\nRun 'imc help COMMAND' for the options of one command.\n"
         "Exit status: 0 success, 1 the operation failed, 2 usage error.\n",
         f);
@@ -142,6 +144,7 @@ int main(int argc, char **argv)
     {"yes", no_argument, NULL, 'y'},
     {"xmlrpc-url", required_argument, NULL, 'u'},
     {"rest-url", required_argument, NULL, 'r'},
+    {"verify-ssl", no_argument, NULL, 'v'},
     {NULL, 0, NULL, 0},
   };
   const struct cli_cmd *cmd;
@@ -149,7 +152,7 @@ int main(int argc, char **argv)
 
   opterr = 0;
   /* '+': stop at the command's name, so that its options are left for it to parse. */
-  while ((c = getopt_long(argc, argv, "+:hVa:qfyu:r:", options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:hVa:qfyu:r:v", options, NULL)) != -1) {
     switch (c) {
     case 'a':
       cli_global.auth_file = optarg;
@@ -164,9 +167,13 @@ int main(int argc, char **argv)
       cli_global.yes = true;
       break;
     case 'u':
+      cli_global.xmlrpc_url = optarg;
+      break;
     case 'r':
-      cli_global.server_url = optarg;
-      cli_global.server_url_option = c == 'u' ? "-u" : "-r";
+      cli_global.rest_url = optarg;
+      break;
+    case 'v':
+      cli_global.verify = true;
       break;
     case 'h':
       main_help(stdout);

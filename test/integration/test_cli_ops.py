@@ -1,21 +1,27 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The real `imc` binary in local mode (the engine in the process, a SQLite store in
-IMC_DATA_DIR): each operation's output is compared with the text im-client 1.8.4 prints, and
-the exit statuses with 0 (success), 1 (the operation failed, message on stderr) and 2 (usage).
-Clouds are the Dummy connector; nothing leaves the machine.
+"""The real `imc` binary running im-client's operations, twice: in local mode (the engine in
+the process, a SQLite store in IMC_DATA_DIR) and against a real `imcd` over its REST API
+(`-r URL`, a fresh server on a loopback port for each test).  Each operation's output is
+compared with the text im-client 1.8.4 prints, and the exit statuses with 0 (success), 1 (the
+operation failed, message on stderr) and 2 (usage).  Clouds are the Dummy connector; traffic
+goes to 127.0.0.1 only.
 
-Usage: test_cli_local.py IMC"""
+Usage: test_cli_ops.py IMC IMCD"""
 
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
+import urllib.request
 
-IMC = sys.argv[1]
+IMC, IMCD = sys.argv[1], sys.argv[2]
 AUTH = "id = im; type = InfrastructureManager; username = u; password = p\nid = d; type = Dummy\n"
 OTHER = "id = im; type = InfrastructureManager; username = v; password = q\nid = d; type = Dummy\n"
 RADL = ("network net (outbound = 'no')\nsystem node (cpu.count >= 1 and "
@@ -24,9 +30,47 @@ RADL = ("network net (outbound = 'no')\nsystem node (cpu.count >= 1 and "
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
-class Env:
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Imcd:
+    """A real imcd with its own store, REST on a free loopback port."""
+
     def __init__(self, tmp):
+        port = free_port()
+        conf = os.path.join(tmp, "imcd.conf")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write("[im]\nREST_PORT = %d\nXMLRCP_PORT = %d\nDATA_DB = %s\nLOG_FILE = %s\n" % (
+                port, free_port(), os.path.join(tmp, "imcd.db"), os.path.join(tmp, "imcd.log")))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IMC_")}
+        self.proc = subprocess.Popen([IMCD, "-c", conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True, env=env)
+        self.url = "http://127.0.0.1:%d" % port
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/version", timeout=5):
+                    return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.proc.kill()
+                    raise RuntimeError("imcd did not start: " + self.proc.communicate()[1])
+                time.sleep(0.05)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        err = self.proc.communicate(timeout=60)[1]
+        if self.proc.returncode != 0 or "runtime error:" in err or "Sanitizer" in err:
+            raise AssertionError("imcd exited %d: %s" % (self.proc.returncode, err))
+
+
+class Env:
+    def __init__(self, tmp, server=None):
         self.tmp = tmp
+        self.server = server
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("IMC_")}
         self.env["IMC_DATA_DIR"] = os.path.join(tmp, "data")
         self.auth = self.write("auth.dat", AUTH)
@@ -41,6 +85,7 @@ class Env:
 
     def run(self, *args, stdin=None, auth=True):
         cmd = [IMC] + (["-a", self.auth] if auth is True else ["-a", auth] if auth else [])
+        cmd += ["-r", self.server.url] if self.server else []
         r = subprocess.run(cmd + list(args), input=stdin, capture_output=True, text=True,
                            env=self.env, timeout=120)
         return r.returncode, r.stdout, r.stderr
@@ -171,25 +216,43 @@ def test_bad_auth_file_is_reported_with_its_line(e):
 
 
 def test_store_survives_between_runs_and_is_private(e):
+    if e.server:
+        return  # the server's store: imcd's own tests
     i = e.create()
     expect(i in e.run("list")[1], "a second process sees it")
     mode = os.stat(e.env["IMC_DATA_DIR"]).st_mode & 0o777
     expect(mode == 0o700, "data directory mode %o" % mode)
 
 
+def test_unreachable_server_is_an_error(e):
+    if not e.server:
+        return
+    code, _, err = e.run("-r", "http://127.0.0.1:%d" % free_port(), "list")
+    expect(code == 1 and err.startswith("ERROR listing then infrastructures: http://127.0.0.1:"),
+           err)
+
+
 def main():
     tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
     failed = 0
-    for name, fn in tests:
-        with tempfile.TemporaryDirectory(prefix="imc-local-") as tmp:
-            try:
-                fn(Env(tmp))
-                print("ok   " + name)
-            except Exception:
-                failed += 1
-                print("FAIL " + name)
-                traceback.print_exc(file=sys.stdout)
-    print("%d tests, %d failed" % (len(tests), failed))
+    for mode in ("local", "rest"):
+        for name, fn in tests:
+            with tempfile.TemporaryDirectory(prefix="imc-cli-") as tmp:
+                server = None
+                try:
+                    server = Imcd(tmp) if mode == "rest" else None
+                    fn(Env(tmp, server))
+                    if server:
+                        server.stop()
+                    print("ok   %s %s" % (mode, name))
+                except Exception:
+                    failed += 1
+                    print("FAIL %s %s" % (mode, name))
+                    traceback.print_exc(file=sys.stdout)
+                    if server and server.proc.poll() is None:
+                        server.proc.kill()
+                        server.proc.wait()
+    print("%d tests, %d failed" % (2 * len(tests), failed))
     return 1 if failed else 0
 
 

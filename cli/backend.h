@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Where im-client's operations run: the engine in this process on the local store
+ * (backend_local.c), or an IM server's REST API (backend_rest.c).  The operations (ops.c)
+ * print the same text whichever answers. */
+#ifndef IMC_CLI_BACKEND_H
+#define IMC_CLI_BACKEND_H
+
+#include <stdbool.h>
+
+#include "imc/auth.h"
+#include "imc/buf.h"
+#include "imc/engine.h"
+
+struct cli_backend {
+  void *ctx;
+  /* ids: caller frees with imc_strs_free. */
+  int (*list)(void *ctx, const char *filter, struct imc_strs *ids, struct imc_err *err);
+  /* doc was read from a file and checked to parse; text is that file's text. */
+  int (*create)(void *ctx, const struct imc_doc *doc, const char *text, size_t len,
+                char id[IMC_INFRA_ID_MAX], struct imc_err *err);
+  int (*destroy)(void *ctx, const char *id, bool force, struct imc_err *err);
+  int (*info)(void *ctx, const char *id, struct imc_vm_ids *vms, struct imc_err *err);
+  /* RADL text, appended to out. */
+  int (*vm_radl)(void *ctx, const char *id, unsigned vm, struct imc_buf *out,
+                 struct imc_err *err);
+  int (*radl)(void *ctx, const char *id, struct imc_buf *out, struct imc_err *err);
+  int (*contmsg)(void *ctx, const char *id, struct imc_buf *out, struct imc_err *err);
+  int (*state)(void *ctx, const char *id, struct imc_infra_state *st, struct imc_err *err);
+  int (*version)(void *ctx, struct imc_buf *out, struct imc_err *err);
+  void (*close)(void *ctx);
+};
+
+/* auth is borrowed and must outlive the backend. */
+int cli_backend_local(const struct imc_auth *auth, struct cli_backend *out, struct imc_err *err);
+/* url: the REST API's root ("http://host:8800"); verify: check the server's certificate. */
+int cli_backend_rest(const char *url, const struct imc_auth *auth, bool verify,
+                     struct cli_backend *out, struct imc_err *err);
+
+#endif

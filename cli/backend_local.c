@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The local backend: the engine in this process on a SQLite store in the user's data
+ * directory. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "backend.h"
+#include "imc/alloc.h"
+#include "imc/config.h"
+#include "imc/connector.h"
+#include "imc/radl.h"
+#include "imc/store.h"
+
+struct local {
+  struct imc_config cfg;
+  struct imc_store *store;
+  struct imc_engine *engine;
+  const struct imc_auth *auth;
+};
+
+/* The directory of the local store: $IMC_DATA_DIR, else $XDG_DATA_HOME/imc, else
+ * ~/.local/share/imc.  Created (0700) with its parents under $HOME when missing. */
+static int data_dir(char *out, size_t size, struct imc_err *err)
+{
+  const char *v;
+  int n;
+
+  if ((v = getenv("IMC_DATA_DIR")) && *v)
+    n = snprintf(out, size, "%s", v);
+  else if ((v = getenv("XDG_DATA_HOME")) && *v)
+    n = snprintf(out, size, "%s/imc", v);
+  else if ((v = getenv("HOME")) && *v)
+    n = snprintf(out, size, "%s/.local/share/imc", v);
+  else
+    return imc_fail(err, IMC_E_INVAL, "no HOME: set IMC_DATA_DIR to the local store's directory");
+  if (n < 0 || (size_t)n >= size)
+    return imc_fail(err, IMC_E_INVAL, "the local store's directory name is too long");
+  for (char *p = out + 1; *p; p++) { /* mkdir -p */
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(out, 0700) != 0 && errno != EEXIST) {
+      int e = errno;
+
+      *p = '/';
+      return imc_fail(err, IMC_E_IO, "cannot create %s: %s", out, strerror(e));
+    }
+    *p = '/';
+  }
+  if (mkdir(out, 0700) != 0 && errno != EEXIST)
+    return imc_fail(err, IMC_E_IO, "cannot create %s: %s", out, strerror(errno));
+  return 0;
+}
+
+static int l_list(void *ctx, const char *filter, struct imc_strs *ids, struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return imc_infra_list(l->engine, l->auth, filter, ids, err);
+}
+
+static int l_create(void *ctx, const struct imc_doc *doc, const char *text, size_t len,
+                    char id[IMC_INFRA_ID_MAX], struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return imc_infra_create(l->engine, doc, l->auth, false, id, err);
+}
+
+static int l_destroy(void *ctx, const char *id, bool force, struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return imc_infra_destroy(l->engine, id, l->auth, force, false, err);
+}
+
+static int l_info(void *ctx, const char *id, struct imc_vm_ids *vms, struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return imc_infra_info(l->engine, id, l->auth, vms, err);
+}
+
+/* doc printed as RADL text onto out, then freed. */
+static int print_doc(struct imc_doc *doc, struct imc_buf *out, struct imc_err *err)
+{
+  int r = radl_print(doc, out, err);
+
+  imc_doc_free(doc);
+  return r;
+}
+
+static int l_vm_radl(void *ctx, const char *id, unsigned vm, struct imc_buf *out,
+                     struct imc_err *err)
+{
+  struct local *l = ctx;
+  struct imc_doc *doc = NULL;
+  int r = imc_vm_info(l->engine, id, vm, l->auth, &doc, err);
+
+  return r ? r : print_doc(doc, out, err);
+}
+
+static int l_radl(void *ctx, const char *id, struct imc_buf *out, struct imc_err *err)
+{
+  struct local *l = ctx;
+  struct imc_doc *doc = NULL;
+  int r = imc_infra_radl(l->engine, id, l->auth, &doc, err);
+
+  return r ? r : print_doc(doc, out, err);
+}
+
+static int l_contmsg(void *ctx, const char *id, struct imc_buf *out, struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return imc_infra_contmsg(l->engine, id, l->auth, false, out, err);
+}
+
+static int l_state(void *ctx, const char *id, struct imc_infra_state *st, struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return imc_infra_state(l->engine, id, l->auth, st, err);
+}
+
+static int l_version(void *ctx, struct imc_buf *out, struct imc_err *err)
+{
+  imc_buf_adds(out, imc_engine_version());
+  return 0;
+}
+
+static void l_close(void *ctx)
+{
+  struct local *l = ctx;
+
+  if (!l)
+    return;
+  imc_engine_close(l->engine);
+  imc_store_close(l->store);
+  imc_config_cleanup(&l->cfg);
+  imc_free(l);
+}
+
+int cli_backend_local(const struct imc_auth *auth, struct cli_backend *out, struct imc_err *err)
+{
+  struct local *l = imc_calloc(1, sizeof *l);
+  struct imc_engine_opts o = {.connectors = imc_connectors_builtin};
+  char dir[4000], url[4096];
+  int r;
+
+  if (!l)
+    return imc_fail(err, IMC_E_NOMEM, "out of memory");
+  l->auth = auth;
+  o.config = &l->cfg;
+  if ((r = imc_config_init(&l->cfg, err)) != 0 || (r = data_dir(dir, sizeof dir, err)) != 0)
+    goto out;
+  snprintf(url, sizeof url, "sqlite://%s/imc.db", dir);
+  if ((r = imc_store_open(url, &l->store, err)) != 0)
+    goto out;
+  o.store = l->store;
+  r = imc_engine_open(&o, &l->engine, err);
+out:
+  if (r) {
+    l_close(l);
+    return r;
+  }
+  *out = (struct cli_backend){l,         l_list,    l_create,  l_destroy, l_info, l_vm_radl,
+                              l_radl,    l_contmsg, l_state,   l_version, l_close};
+  return 0;
+}
