@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Where im-client's operations run: the engine in this process on the local store
- * (backend_local.c), or an IM server's REST API (backend_rest.c).  The operations (ops.c)
- * print the same text whichever answers. */
+ * (backend_local.c), or an IM server's XML-RPC API (backend_xmlrpc.c) or REST API
+ * (backend_rest.c).  The operations (ops.c) print the same text whichever answers. */
 #ifndef IMC_CLI_BACKEND_H
 #define IMC_CLI_BACKEND_H
 
@@ -32,6 +32,9 @@ struct cli_backend {
 
 /* auth is borrowed and must outlive the backend. */
 int cli_backend_local(const struct imc_auth *auth, struct cli_backend *out, struct imc_err *err);
+/* url: the XML-RPC endpoint ("http://host:8899"); verify: check the server's certificate. */
+int cli_backend_xmlrpc(const char *url, const struct imc_auth *auth, bool verify,
+                       struct cli_backend *out, struct imc_err *err);
 /* url: the REST API's root ("http://host:8800"); verify: check the server's certificate. */
 int cli_backend_rest(const char *url, const struct imc_auth *auth, bool verify,
                      struct cli_backend *out, struct imc_err *err);

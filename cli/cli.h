@@ -51,7 +51,7 @@ struct cli_global {
   const char *auth_file;          /* -a */
   bool quiet, force, yes, verify; /* -q, -f, -y, -v */
   const char *rest_url;           /* -r: an IM server's REST API */
-  const char *xmlrpc_url;         /* -u: an IM server's XML-RPC API (not built yet) */
+  const char *xmlrpc_url;         /* -u: an IM server's XML-RPC API */
 };
 extern struct cli_global cli_global;
 

@@ -26,7 +26,7 @@ static const struct cli_cmd commands[] = {
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static const char global_usage[] =
-  "Usage: imc [--help] [--version] [-a FILE] [-r URL] [-q] [-f] [-y] COMMAND [ARGS...]\n";
+  "Usage: imc [--help] [--version] [-a FILE] [-u|-r URL] [-q] [-f] [-y] COMMAND [ARGS...]\n";
 
 static const struct cli_cmd *find_cmd(const char *name)
 {
@@ -55,7 +55,7 @@ static void main_help(FILE *f)
         "  -y, --yes      destroy without asking\n"
         "  -r, --rest-url URL  an IM server's REST API instead of the local store\n"
         "  -v, --verify-ssl    check the server's TLS certificate\n"
-        "  -u, --xmlrpc-url URL  an IM server's XML-RPC API (not built yet: refused)\n"
+        "  -u, --xmlrpc-url URL  an IM server's XML-RPC API instead of the local store\n"
         "\nRun 'imc help COMMAND' for the options of one command.\n"
         "Exit status: 0 success, 1 the operation failed, 2 usage error.\n",
         f);

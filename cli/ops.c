@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* im-client's operations: each prints what im-client 1.8.4 prints, so scripts that read its
  * output keep working, whichever backend answers: the engine in this process on the local
- * store (the default), or an IM server's REST API (-r URL).  A failure prints im-client's
- * ERROR line on stderr and exits 1.  XML-RPC (-u) comes in a later step and is refused
- * explicitly until then. */
+ * store (the default), or an IM server's XML-RPC (-u URL) or REST API (-r URL).  A failure
+ * prints im-client's ERROR line on stderr and exits 1. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,21 +304,22 @@ int cli_local_run(int argc, char **argv)
   char usage[160];
   int r;
 
-  snprintf(usage, sizeof usage, "Usage: imc [-a FILE] [-r URL] [-q] [-f] [-y] %s %s\n",
+  snprintf(usage, sizeof usage, "Usage: imc [-a FILE] [-u|-r URL] [-q] [-f] [-y] %s %s\n",
            op->name, op->args);
   if ((r = check_args(argc, op->min, op->max, usage, op->auth)) != CLI_OK)
     return r;
-  if (cli_global.xmlrpc_url)
-    return cli_usage_error(usage, "XML-RPC (-u) is not built yet: use -r with the REST API's "
-                                  "URL, or neither for the local store");
+  if (cli_global.xmlrpc_url && cli_global.rest_url)
+    return cli_usage_error(usage, "-u (XML-RPC) and -r (REST) name two servers: give one");
   imc_auth_init(&auth);
   if (op->auth && (r = imc_auth_parse_file(cli_global.auth_file, IMC_AUTH_CLIENT, &auth,
                                             &err)) == 0)
     r = imc_auth_check(&auth, &err);
   if (r == 0)
-    r = cli_global.rest_url
-          ? cli_backend_rest(cli_global.rest_url, &auth, cli_global.verify, &b, &err)
-          : cli_backend_local(&auth, &b, &err);
+    r = cli_global.rest_url     ? cli_backend_rest(cli_global.rest_url, &auth, cli_global.verify,
+                                                   &b, &err)
+        : cli_global.xmlrpc_url ? cli_backend_xmlrpc(cli_global.xmlrpc_url, &auth,
+                                                     cli_global.verify, &b, &err)
+                                : cli_backend_local(&auth, &b, &err);
   if (r != 0) {
     fprintf(stderr, "imc: %s\n", err.msg);
     imc_auth_cleanup(&auth);
@@ -335,7 +335,7 @@ void cli_local_help(FILE *f)
 {
   fputs("im-client's operations, run by the engine in this process on the local store\n"
         "($IMC_DATA_DIR, else $XDG_DATA_HOME/imc, else ~/.local/share/imc), or by an IM\n"
-        "server's REST API with -r URL:\n\n",
+        "server's XML-RPC API (-u URL) or REST API (-r URL):\n\n",
         f);
   for (size_t i = 0; i < NOPS; i++)
     fprintf(f, "  imc %s %s\n", ops[i].name, ops[i].args);

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The real `imc` binary running im-client's operations, twice: in local mode (the engine in
-the process, a SQLite store in IMC_DATA_DIR) and against a real `imcd` over its REST API
-(`-r URL`, a fresh server on a loopback port for each test).  Each operation's output is
+the process, a SQLite store in IMC_DATA_DIR), and against a real `imcd` over its XML-RPC API
+(`-u URL`) and over its REST API (`-r URL`), a fresh server on loopback ports for each test.  Each operation's output is
 compared with the text im-client 1.8.4 prints, and the exit statuses with 0 (success), 1 (the
 operation failed, message on stderr) and 2 (usage).  Clouds are the Dummy connector; traffic
 goes to 127.0.0.1 only.
@@ -40,11 +40,11 @@ class Imcd:
     """A real imcd with its own store, REST on a free loopback port."""
 
     def __init__(self, tmp):
-        port = free_port()
+        port, self.xport = free_port(), free_port()
         conf = os.path.join(tmp, "imcd.conf")
         with open(conf, "w", encoding="utf-8") as f:
             f.write("[im]\nREST_PORT = %d\nXMLRCP_PORT = %d\nDATA_DB = %s\nLOG_FILE = %s\n" % (
-                port, free_port(), os.path.join(tmp, "imcd.db"), os.path.join(tmp, "imcd.log")))
+                port, self.xport, os.path.join(tmp, "imcd.db"), os.path.join(tmp, "imcd.log")))
         env = {k: v for k, v in os.environ.items() if not k.startswith("IMC_")}
         self.proc = subprocess.Popen([IMCD, "-c", conf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True, env=env)
@@ -68,9 +68,11 @@ class Imcd:
 
 
 class Env:
-    def __init__(self, tmp, server=None):
+    def __init__(self, tmp, mode, server=None):
         self.tmp = tmp
         self.server = server
+        self.url_option = {"local": [], "rest": ["-r", server and server.url],
+                           "xmlrpc": ["-u", server and "http://127.0.0.1:%d/" % server.xport]}[mode]
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("IMC_")}
         self.env["IMC_DATA_DIR"] = os.path.join(tmp, "data")
         self.auth = self.write("auth.dat", AUTH)
@@ -85,7 +87,7 @@ class Env:
 
     def run(self, *args, stdin=None, auth=True):
         cmd = [IMC] + (["-a", self.auth] if auth is True else ["-a", auth] if auth else [])
-        cmd += ["-r", self.server.url] if self.server else []
+        cmd += self.url_option
         r = subprocess.run(cmd + list(args), input=stdin, capture_output=True, text=True,
                            env=self.env, timeout=120)
         return r.returncode, r.stdout, r.stderr
@@ -203,8 +205,8 @@ def test_usage_errors_exit_2(e):
     expect(code == 2 and "Auth file not specified" in err, err)
     expect(e.run("create")[0] == 2, "create needs a file")
     expect(e.run("getstate", "a", "b")[0] == 2, "too many arguments")
-    code, _, err = e.run("-u", "http://127.0.0.1:1", "list")
-    expect(code == 2 and "not built yet" in err, err)
+    code, _, err = e.run("-u", "http://127.0.0.1:1/", "-r", "http://127.0.0.1:1", "list")
+    expect(code == 2 and "give one" in err, err)
     expect(e.run("nosuchop")[0] == 2, "unknown operation")
 
 
@@ -227,7 +229,8 @@ def test_store_survives_between_runs_and_is_private(e):
 def test_unreachable_server_is_an_error(e):
     if not e.server:
         return
-    code, _, err = e.run("-r", "http://127.0.0.1:%d" % free_port(), "list")
+    e.url_option = [e.url_option[0], "http://127.0.0.1:%d/" % free_port()]
+    code, _, err = e.run("list")
     expect(code == 1 and err.startswith("ERROR listing then infrastructures: http://127.0.0.1:"),
            err)
 
@@ -235,13 +238,13 @@ def test_unreachable_server_is_an_error(e):
 def main():
     tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
     failed = 0
-    for mode in ("local", "rest"):
+    for mode in ("local", "xmlrpc", "rest"):
         for name, fn in tests:
             with tempfile.TemporaryDirectory(prefix="imc-cli-") as tmp:
                 server = None
                 try:
-                    server = Imcd(tmp) if mode == "rest" else None
-                    fn(Env(tmp, server))
+                    server = Imcd(tmp) if mode != "local" else None
+                    fn(Env(tmp, mode, server))
                     if server:
                         server.stop()
                     print("ok   %s %s" % (mode, name))
@@ -252,7 +255,7 @@ def main():
                     if server and server.proc.poll() is None:
                         server.proc.kill()
                         server.proc.wait()
-    print("%d tests, %d failed" % (2 * len(tests), failed))
+    print("%d tests, %d failed" % (3 * len(tests), failed))
     return 1 if failed else 0
 
 
