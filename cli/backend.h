@@ -30,6 +30,13 @@ struct cli_backend {
   void (*close)(void *ctx);
 };
 
+/* backend.c: a VM id as servers write it ("3"); false for anything else. */
+bool cli_parse_vm_id(const char *text, unsigned *out);
+/* The VM ids of a list of strings; IMC_E_IO when one is not a VM id. */
+int cli_vm_ids_of(const struct imc_strs *ids, struct imc_vm_ids *out, struct imc_err *err);
+/* Adds one VM's state to st, keeping the VMs in id order (st has room for it). */
+void cli_state_add(struct imc_infra_state *st, unsigned vm, enum imc_vm_state state);
+
 /* auth is borrowed and must outlive the backend. */
 int cli_backend_local(const struct imc_auth *auth, struct cli_backend *out, struct imc_err *err);
 /* url: the XML-RPC endpoint ("http://host:8899"); verify: check the server's certificate. */

@@ -222,20 +222,8 @@ static int r_info(void *ctx, const char *id, struct imc_vm_ids *vms, struct imc_
     return rc;
   imc_buf_init(&b, MAX_ANSWER);
   if ((rc = call(r, "GET", path, NULL, NULL, 0, "text/uri-list", &b, err)) == 0 &&
-      (rc = ids_of(&b, &uris, err)) == 0 && uris.n &&
-      !(vms->v = imc_calloc(uris.n, sizeof *vms->v)))
-    rc = imc_fail(err, IMC_E_NOMEM, "out of memory");
-  for (size_t i = 0; rc == 0 && i < uris.n; i++) {
-    char *end;
-    unsigned long v = strtoul(uris.v[i], &end, 10);
-
-    if (*end || end == uris.v[i] || v > 0xffffffffUL)
-      rc = imc_fail(err, IMC_E_IO, "the server's answer is not a list of VM URIs");
-    else
-      vms->v[vms->n++] = (unsigned)v;
-  }
-  if (rc)
-    imc_vm_ids_free(vms);
+      (rc = ids_of(&b, &uris, err)) == 0)
+    rc = cli_vm_ids_of(&uris, vms, err);
   imc_strs_free(&uris);
   imc_buf_free(&b);
   return rc;
@@ -280,21 +268,12 @@ static int state_of(json_t *j, struct imc_infra_state *st, struct imc_err *err)
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
   json_object_foreach(vms, key, v)
   {
-    char *end;
-    unsigned long id = strtoul(key, &end, 10);
-    size_t at = st->n;
+    unsigned vm;
 
-    if (*end || end == key || id > 0xffffffffUL || !json_is_string(v) ||
+    if (!cli_parse_vm_id(key, &vm) || !json_is_string(v) ||
         (state = imc_vm_state_parse(json_string_value(v))) < 0)
       return imc_fail(err, IMC_E_IO, "the server's state answer is not IM's");
-    while (at > 0 && st->vm_ids[at - 1] > id) { /* insertion: keys come in any order */
-      st->vm_ids[at] = st->vm_ids[at - 1];
-      st->vm_states[at] = st->vm_states[at - 1];
-      at--;
-    }
-    st->vm_ids[at] = (unsigned)id;
-    st->vm_states[at] = (enum imc_vm_state)state;
-    st->n++;
+    cli_state_add(st, vm, (enum imc_vm_state)state);
   }
   return 0;
 }

@@ -253,19 +253,8 @@ static int x_info(void *ctx, const char *id, struct imc_vm_ids *vms, struct imc_
   int r = strings_call(x, "GetInfrastructureInfo", params_of(x, strs, true), &ids, err);
 
   memset(vms, 0, sizeof *vms);
-  if (r == 0 && ids.n && !(vms->v = imc_calloc(ids.n, sizeof *vms->v)))
-    r = imc_fail(err, IMC_E_NOMEM, "out of memory");
-  for (size_t i = 0; r == 0 && i < ids.n; i++) {
-    char *end;
-    unsigned long v = strtoul(ids.v[i], &end, 10);
-
-    if (*end || end == ids.v[i] || v > 0xffffffffUL)
-      r = imc_fail(err, IMC_E_IO, "the server's answer is not a list of VM ids");
-    else
-      vms->v[vms->n++] = (unsigned)v;
-  }
-  if (r)
-    imc_vm_ids_free(vms);
+  if (r == 0)
+    r = cli_vm_ids_of(&ids, vms, err);
   imc_strs_free(&ids);
   return r;
 }
@@ -342,11 +331,9 @@ static int x_state(void *ctx, const char *id, struct imc_infra_state *st, struct
   for (int i = 0; i < n; i++) {
     xmlrpc_value *key = NULL, *val = NULL;
     const char *k = NULL, *s = NULL;
-    unsigned long vm = 0;
-    char *end;
+    unsigned vm = 0;
     bool number = false;
     int vs = -1;
-    size_t at = st->n;
 
     xmlrpc_struct_read_member(&env, vms, (unsigned)i, &key, &val);
     if (!env.fault_occurred)
@@ -354,8 +341,7 @@ static int x_state(void *ctx, const char *id, struct imc_infra_state *st, struct
     if (!env.fault_occurred)
       xmlrpc_read_string(&env, val, &s);
     if (!env.fault_occurred) {
-      vm = strtoul(k, &end, 10);
-      number = end != k && *end == '\0' && vm <= 0xffffffffUL;
+      number = cli_parse_vm_id(k, &vm);
       vs = imc_vm_state_parse(s);
     }
     imc_free((void *)k); /* xmlrpc-c's allocations (malloc) */
@@ -368,14 +354,7 @@ static int x_state(void *ctx, const char *id, struct imc_infra_state *st, struct
       r = imc_fail(err, IMC_E_IO, "the server's state answer is not IM's");
       goto out;
     }
-    while (at > 0 && st->vm_ids[at - 1] > vm) { /* members come in any order */
-      st->vm_ids[at] = st->vm_ids[at - 1];
-      st->vm_states[at] = st->vm_states[at - 1];
-      at--;
-    }
-    st->vm_ids[at] = (unsigned)vm;
-    st->vm_states[at] = (enum imc_vm_state)vs;
-    st->n++;
+    cli_state_add(st, vm, (enum imc_vm_state)vs);
   }
 out:
   if (r)

@@ -171,14 +171,13 @@ static int op_getvminfo(struct cli_backend *b, int argc, char **argv)
 {
   struct imc_err err = {0};
   struct imc_buf text;
-  char *end;
-  unsigned long vm = strtoul(argv[2], &end, 10);
+  unsigned vm;
   int r;
 
-  if (*end || end == argv[2] || vm > 0xffffffffUL)
+  if (!cli_parse_vm_id(argv[2], &vm))
     return cli_usage_error(NULL, "VM id '%s' is not a number", argv[2]);
   imc_buf_init(&text, IMC_MAX_DOC);
-  if ((r = b->vm_radl(b->ctx, argv[1], (unsigned)vm, &text, &err)) == 0)
+  if ((r = b->vm_radl(b->ctx, argv[1], vm, &text, &err)) == 0)
     print_buf(&text);
   imc_buf_free(&text);
   return r ? failed("ERROR getting the VM info", &err) : CLI_OK;
