@@ -316,6 +316,8 @@ static void r_close(void *ctx)
 
   if (!r)
     return;
+  if (r->auth) /* curl's copy of the Authorization line */
+    memset(r->auth->data, 0, strlen(r->auth->data));
   curl_slist_free_all(r->auth);
   if (r->header.data)
     memset(r->header.data, 0, r->header.cap);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -113,7 +114,7 @@ static int op_create(struct cli_backend *b, int argc, char **argv)
 /* im-client asks before destroying unless -y; anything but "yes" cancels. */
 static bool confirmed(const char *id)
 {
-  char answer[16] = "";
+  char answer[16] = "", *a;
 
   if (cli_global.yes)
     return true;
@@ -123,8 +124,9 @@ static bool confirmed(const char *id)
   fflush(stdout);
   if (!fgets(answer, sizeof answer, stdin))
     return false;
-  answer[strcspn(answer, " \t\r\n")] = '\0';
-  return strcmp(answer, "yes") == 0 || strcmp(answer, "YES") == 0 || strcmp(answer, "Yes") == 0;
+  a = answer + strspn(answer, " \t");
+  a[strcspn(a, " \t\r\n")] = '\0';
+  return strcasecmp(a, "yes") == 0; /* im-client strips and lower-cases the answer */
 }
 
 static int op_destroy(struct cli_backend *b, int argc, char **argv)

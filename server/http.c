@@ -5,6 +5,7 @@
  * send it, and everything else is REST. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,8 +41,12 @@ struct http {
   struct listener l[2];
   size_t n;
   char *tls_key[2], *tls_cert[2];
+  struct imcd *d;
   struct imc_pool *blocking; /* the blocking lane: WORKERS threads */
-  atomic_bool stopping;      /* set once the lane stops taking requests */
+  /* lane_mu makes "not stopping, so queue it" one step: once http_stop has set stopping
+   * under it, every job the lane will ever get is already counted in its depth. */
+  pthread_mutex_t lane_mu;
+  bool stopping;
 };
 
 /* One request, from its headers to the end of its answer. */
@@ -59,7 +64,6 @@ struct conn {
 };
 
 static atomic_ulong request_seq;
-static atomic_uint in_flight; /* requests received and not yet answered (not idle connections) */
 
 bool imcd_add_header(struct imcd_response *rs, const char *name, const char *value)
 {
@@ -188,6 +192,27 @@ static void answer_blocking(void *arg)
   MHD_resume_connection(cn->c);
 }
 
+/* Queues cn on the blocking lane with its connection suspended; false when the lane stopped
+ * taking requests or has no memory for one (then the caller answers it). */
+static bool queue_blocking(struct http *h, struct conn *cn)
+{
+  struct imc_err err;
+  bool queued = false;
+
+  pthread_mutex_lock(&h->lane_mu);
+  if (!h->stopping) {
+    MHD_suspend_connection(cn->c);
+    cn->queued = true;
+    queued = imc_pool_submit(h->blocking, answer_blocking, cn, &err) == 0;
+    if (!queued) {
+      cn->queued = false;
+      MHD_resume_connection(cn->c);
+    }
+  }
+  pthread_mutex_unlock(&h->lane_mu);
+  return queued;
+}
+
 /* Whether the request may wait on a cloud (or a store claim): those go to the blocking lane so
  * that they never hold the few threads that serve everything else. */
 static bool may_block(const struct conn *cn)
@@ -204,8 +229,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
   struct listener *l = cls;
   struct conn *cn = *con_cls;
-  struct http *h = l->http;
-  struct imc_err err;
 
   (void)version;
   if (!cn) { /* the headers have arrived: set up for the body */
@@ -218,9 +241,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     cn->c = c;
     cn->url = url;
     cn->method = method;
-    atomic_fetch_add(&in_flight, 1);
-    if (l->d->metrics)
-      metrics_begin(l->d->metrics);
+    atomic_fetch_add(&l->d->in_flight, 1);
     *con_cls = cn;
     return MHD_YES;
   }
@@ -238,14 +259,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   snprintf(cn->rs.content_type, sizeof cn->rs.content_type, "text/plain");
   imc_buf_init(&cn->rs.body, MAX_RESPONSE);
   cn->api = route(l, method, url, c);
-  if (may_block(cn) && !atomic_load(&h->stopping)) {
-    MHD_suspend_connection(c);
-    cn->queued = true;
-    if (imc_pool_submit(h->blocking, answer_blocking, cn, &err) == 0)
-      return MHD_YES;
-    cn->queued = false; /* no memory for the job: answer here */
-    MHD_resume_connection(c);
-  }
+  if (may_block(cn) && queue_blocking(l->http, cn))
+    return MHD_YES;
   answer(l, cn);
   cn->answered = true;
   return send_answer(c, &cn->rs);
@@ -255,9 +270,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
   struct conn *cn = *con_cls;
+  struct imcd *d;
 
   if (!cn)
     return;
+  d = cn->l->d;
   /* Bodies carry RADL with passwords and auth data. */
   if (cn->body.data)
     memset(cn->body.data, 0, cn->body.cap);
@@ -265,7 +282,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   imc_buf_free(&cn->rs.body);
   imc_free(cn);
   *con_cls = NULL;
-  atomic_fetch_sub(&in_flight, 1);
+  atomic_fetch_sub(&d->in_flight, 1);
 }
 
 /* Threads that read requests and answer the ones that cannot block: one per core.  More would
@@ -372,6 +389,8 @@ int http_start(struct imcd *d, struct http **out, struct imc_err *err)
     imc_free(h);
     return r;
   }
+  h->d = d;
+  pthread_mutex_init(&h->lane_mu, NULL);
   d->blocking = h->blocking;
   same = cfg->activate_xmlrpc && cfg->activate_rest && cfg->xmlrcp_port == cfg->rest_port;
   if (same)
@@ -402,16 +421,29 @@ void http_stop(struct http *h)
    * Idle keep-alive connections are not waited for: they are closed. */
   for (size_t i = 0; i < h->n; i++)
     MHD_quiesce_daemon(h->l[i].mhd);
-  for (unsigned waited = 0; waited < DRAIN_MAX_MS && atomic_load(&in_flight) > 0;
+  for (unsigned waited = 0; waited < DRAIN_MAX_MS && atomic_load(&h->d->in_flight) > 0;
        waited += DRAIN_STEP_MS)
     nanosleep(&(struct timespec){0, DRAIN_STEP_MS * 1000000L}, NULL);
   /* Requests still on the blocking lane (a cloud that does not answer) are waited for: their
    * connections are suspended, and a daemon cannot stop under them.  Requests arriving from
-   * now on are answered on the daemon's own threads. */
-  atomic_store(&h->stopping, true);
-  imc_pool_stop(h->blocking);
+   * now on are answered on the daemon's own threads.  The lane is freed only once the
+   * daemons are stopped, since a scrape of /metrics reads its depth. */
+  pthread_mutex_lock(&h->lane_mu);
+  h->stopping = true;
+  pthread_mutex_unlock(&h->lane_mu);
+  for (;;) {
+    size_t queued, running;
+
+    imc_pool_depth(h->blocking, &queued, &running);
+    if (queued + running == 0)
+      break;
+    nanosleep(&(struct timespec){0, DRAIN_STEP_MS * 1000000L}, NULL);
+  }
   for (size_t i = 0; i < h->n; i++)
     MHD_stop_daemon(h->l[i].mhd);
+  h->d->blocking = NULL;
+  imc_pool_stop(h->blocking);
+  pthread_mutex_destroy(&h->lane_mu);
   for (size_t i = 0; i < 2; i++) {
     imc_free_secret(h->tls_key[i]);
     imc_free(h->tls_cert[i]);

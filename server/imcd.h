@@ -5,6 +5,7 @@
 #ifndef IMCD_H
 #define IMCD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,6 +27,9 @@ struct imcd {
   struct imc_engine *engine;
   struct metrics *metrics;   /* NULL: none kept */
   struct imc_pool *blocking; /* http.c's lane for requests that may wait on a cloud */
+  /* Requests whose headers arrived and whose answer is not sent yet (not idle connections):
+   * http.c counts them for its drain, the metrics show them. */
+  atomic_uint in_flight;
 };
 
 struct imcd_request {

@@ -3,7 +3,6 @@
  * lookup and a few additions (well under a microsecond), so it costs nothing next to the
  * request itself; series are found by their labels' addresses, which are static. */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,7 +47,6 @@ struct metrics {
   uint64_t dropped; /* observations past the tables' bounds */
   struct histogram hist[MAX_ROUTES];
   size_t nhist;
-  atomic_long in_flight;
   time_t started;
 };
 
@@ -71,11 +69,6 @@ void metrics_free(struct metrics *m)
     return;
   pthread_mutex_destroy(&m->mu);
   imc_free(m);
-}
-
-void metrics_begin(struct metrics *m)
-{
-  atomic_fetch_add(&m->in_flight, 1);
 }
 
 static bool same_key(const struct route_key *a, const struct route_key *b)
@@ -131,7 +124,6 @@ void metrics_end(struct metrics *m, const char *api, const char *method, const c
   if (!c || !h)
     m->dropped++;
   pthread_mutex_unlock(&m->mu);
-  atomic_fetch_sub(&m->in_flight, 1);
 }
 
 /* The labels of a route, as `api="rest",method="GET",route="/version"`. */
@@ -237,20 +229,18 @@ static void render_blocking(struct imc_pool *blocking, struct imc_buf *out)
                queued, running);
 }
 
-void metrics_render(struct metrics *m, const struct imc_engine_counts *counts,
-                    struct imc_pool *blocking, struct imc_buf *out)
+void metrics_render(struct metrics *m, const struct metrics_view *v, struct imc_buf *out)
 {
   pthread_mutex_lock(&m->mu);
   render_requests(m, out);
   pthread_mutex_unlock(&m->mu);
-  /* The scrape itself is one of them. */
   imc_buf_addf(out, "# HELP imcd_requests_in_flight Requests received and not yet answered.\n"
-                    "# TYPE imcd_requests_in_flight gauge\nimcd_requests_in_flight %ld\n",
-               atomic_load(&m->in_flight));
-  if (counts)
-    render_engine(counts, out);
-  if (blocking)
-    render_blocking(blocking, out);
+                    "# TYPE imcd_requests_in_flight gauge\nimcd_requests_in_flight %u\n",
+               v->in_flight);
+  if (v->engine)
+    render_engine(v->engine, out);
+  if (v->blocking)
+    render_blocking(v->blocking, out);
   imc_buf_addf(out, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
                     "# TYPE process_resident_memory_bytes gauge\n"
                     "process_resident_memory_bytes %llu\n"

@@ -114,6 +114,28 @@ bool rest_may_block(const char *method, const char *path)
   return !(route->flags & REST_NOWAIT);
 }
 
+/* The routes that start, stop or reboot an infrastructure or a VM, and IM's name of each. */
+static const struct {
+  enum rest_route_id route;
+  enum imc_power op;
+  const char *name;
+} power_routes[] = {
+  {REST_R_INF_START, IMC_POWER_START, "start"},   {REST_R_INF_STOP, IMC_POWER_STOP, "stop"},
+  {REST_R_INF_REBOOT, IMC_POWER_REBOOT, "reboot"}, {REST_R_VM_START, IMC_POWER_START, "start"},
+  {REST_R_VM_STOP, IMC_POWER_STOP, "stop"},       {REST_R_VM_REBOOT, IMC_POWER_REBOOT, "reboot"},
+};
+
+enum imc_power rest_power_op(enum rest_route_id route, const char **name)
+{
+  size_t i = 0;
+
+  /* Only the power routes' handlers ask, so the route is in the table. */
+  while (i + 1 < sizeof power_routes / sizeof *power_routes && power_routes[i].route != route)
+    i++;
+  *name = power_routes[i].name;
+  return power_routes[i].op;
+}
+
 /* --- helpers for the handlers ----------------------------------------------------------------- */
 
 bool rest_query_bool(struct rest_ctx *c, const char *name, bool def, bool *out)

@@ -212,29 +212,17 @@ out:
   imc_free(ids);
 }
 
-/* The operation a route names, and its IM name. */
-static const struct {
-  enum rest_route_id route;
-  enum imc_power op;
-  const char *name;
-} power_ops[] = {
-  {REST_R_INF_START, IMC_POWER_START, "start"},
-  {REST_R_INF_STOP, IMC_POWER_STOP, "stop"},
-  {REST_R_INF_REBOOT, IMC_POWER_REBOOT, "reboot"},
-};
-
 void rest_infra_power(struct rest_ctx *c)
 {
   char what[64];
   struct imc_err err;
-  size_t i = 0;
+  const char *name;
+  enum imc_power op = rest_power_op(c->route->id, &name);
 
-  while (power_ops[i].route != c->route->id)
-    i++;
-  snprintf(what, sizeof what, "Error in %s operation", power_ops[i].name);
+  snprintf(what, sizeof what, "Error in %s operation", name);
   c->what = what;
   imc_err_clear(&err);
-  if (imc_infra_power(c->d->engine, c->params[0], power_ops[i].op, &c->auth, &err) != 0)
+  if (imc_infra_power(c->d->engine, c->params[0], op, &c->auth, &err) != 0)
     rest_fail(c, &err);
   else
     rest_send_text(c, "text/plain", "", 0);

@@ -235,6 +235,9 @@ char *rest_vm_uri(const struct rest_ctx *c, const char *id, unsigned vm);
 
 /* --- request helpers (rest.c) -------------------------------------------------------------- */
 
+/* The operation of a start, stop or reboot route (infrastructure or VM) and IM's name of it. */
+enum imc_power rest_power_op(enum rest_route_id route, const char **name);
+
 /* A boolean query argument (def when absent).  Answers 400 "Incorrect value in NAME
  * parameter" and returns false when malformed. */
 bool rest_query_bool(struct rest_ctx *c, const char *name, bool def, bool *out);

@@ -48,7 +48,11 @@ void rest_get_metrics(struct rest_ctx *c)
     return;
   }
   imc_buf_reset(&c->rs->body);
-  metrics_render(c->d->metrics, c->d->engine ? &counts : NULL, c->d->blocking, &c->rs->body);
+  metrics_render(c->d->metrics,
+                 &(struct metrics_view){.engine = c->d->engine ? &counts : NULL,
+                                        .blocking = c->d->blocking,
+                                        .in_flight = atomic_load(&c->d->in_flight)},
+                 &c->rs->body);
   snprintf(c->rs->content_type, sizeof c->rs->content_type,
            "text/plain; version=0.0.4; charset=utf-8");
 }

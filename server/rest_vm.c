@@ -255,29 +255,18 @@ out:
   imc_buf_free(&text);
 }
 
-static const struct {
-  enum rest_route_id route;
-  enum imc_power op;
-  const char *name;
-} vm_ops[] = {
-  {REST_R_VM_START, IMC_POWER_START, "start"},
-  {REST_R_VM_STOP, IMC_POWER_STOP, "stop"},
-  {REST_R_VM_REBOOT, IMC_POWER_REBOOT, "reboot"},
-};
-
 void rest_vm_power(struct rest_ctx *c)
 {
   char what[64];
   struct imc_err err;
-  size_t i = 0;
+  const char *name;
+  enum imc_power op = rest_power_op(c->route->id, &name);
 
-  while (vm_ops[i].route != c->route->id)
-    i++;
-  snprintf(what, sizeof what, "Error in %s op in VM", vm_ops[i].name);
+  snprintf(what, sizeof what, "Error in %s op in VM", name);
   c->what = what;
   imc_err_clear(&err);
-  if (imc_vm_power(c->d->engine, c->params[0], rest_vm_id(c->params[1]), vm_ops[i].op, &c->auth,
-                   &err) != 0)
+  if (imc_vm_power(c->d->engine, c->params[0], rest_vm_id(c->params[1]), op, &c->auth, &err) !=
+      0)
     rest_fail(c, &err);
   else
     rest_send_text(c, "text/plain", "", 0);

@@ -962,6 +962,8 @@ def test_metrics_show_infrastructures_and_vms_by_state(tmp):
     expect(metric(text, "imcd_vms", state="configured") == before + 2, "two more VMs:\n" + text)
     expect(metric(text, "imcd_infrastructures", state="configured") >= 1, "infrastructure")
     expect(metric(text, "imcd_jobs_queued") is not None, "queue depth")
+    expect(metric(text, "imcd_blocking_requests_queued") is not None, "blocking lane depth")
+    expect(metric(text, "imcd_requests_in_flight") >= 1, "the scrape itself is in flight")
     expect(metric(text, "process_resident_memory_bytes") > 0, "memory")
 
 
