@@ -2,12 +2,15 @@
 /* IM's authorisation data: the reader of auth files and headers (lines of `key = value` items,
  * or a JSON list of objects), lookups by id and type, IM's checks, and a redacting printer.
  *
- * The line syntax follows IM's read_auth_data: a line is split on `;` outside quotes, an item
- * on `=` outside quotes, quotes of either kind are removed, `\n` becomes a newline.  Where IM
- * silently reads part of a line (an item without `=`, a quote never closed) this reader fails
- * with the line and column instead.  Values are credentials: they are wiped when freed, and
- * no message of this file ever quotes one (keys, lines and columns only).  The JSON form,
- * read and written, is in auth_json.c. */
+ * The line syntax follows IM's read_auth_data: a line is stripped and split on `;` outside
+ * quotes, an item on `=` outside quotes, quotes of either kind are removed, keys and values
+ * are stripped (Python's whitespace), `\n` in a value becomes a newline.  Where IM silently
+ * reads part of a line or reads it otherwise than it looks (an item without `=` or with a
+ * second one, `key =` with no value, an empty item before others, a quote never closed) this
+ * reader fails with the line and column instead.  A client also resolves im-client's file()
+ * and command() values; a server refuses them.  Values are credentials: they are wiped when
+ * freed, and no message of this file ever quotes one (keys, paths, commands, lines and
+ * columns only).  The JSON form, read and written, is in auth_json.c. */
 #include "imc/auth.h"
 #include "imc/utf8.h"
 #include "imc/alloc.h"
@@ -15,9 +18,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Largest auth file or header read, and largest file a file() value may name (a proxy
@@ -168,6 +176,78 @@ static bool is_space(char c)
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* Python's str.isspace(), which str.strip() uses: the ASCII blanks and separators and the
+ * Unicode spaces (U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F,
+ * U+3000).  A no-break space pasted after a password is stripped by IM, so here too. */
+static bool py_space_cp(uint32_t c)
+{
+  return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F) || c == 0x85 ||
+         c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+         c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+/* The code point of the UTF-8 sequence of len bytes at p (already checked as UTF-8). */
+static uint32_t code_point(const unsigned char *p, size_t len)
+{
+  static const unsigned char lead_mask[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+  uint32_t c = p[0] & lead_mask[len];
+
+  for (size_t i = 1; i < len; i++)
+    c = (c << 6) | (p[i] & 0x3F);
+  return c;
+}
+
+/* Length of the Python whitespace character starting at p (before end), or 0. */
+static size_t py_space_at(const char *p, const char *end)
+{
+  size_t len = p < end ? imc_utf8_seq((const unsigned char *)p, (size_t)(end - p)) : 0;
+
+  return len && py_space_cp(code_point((const unsigned char *)p, len)) ? len : 0;
+}
+
+/* Length of the Python whitespace character ending at end (after begin), or 0. */
+static size_t py_space_before(const char *begin, const char *end)
+{
+  const char *p = end;
+
+  while (p > begin && end - p < 4) {
+    p--;
+    if (((unsigned char)*p & 0xC0) != 0x80)
+      return py_space_at(p, end) == (size_t)(end - p) ? (size_t)(end - p) : 0;
+  }
+  return 0;
+}
+
+/* Python's lstrip() and rstrip() on [p, end). */
+static const char *skip_space(const char *p, const char *end)
+{
+  size_t n;
+
+  while ((n = py_space_at(p, end)) > 0)
+    p += n;
+  return p;
+}
+
+static const char *trim_space(const char *p, const char *end)
+{
+  size_t n;
+
+  while ((n = py_space_before(p, end)) > 0)
+    end -= n;
+  return end;
+}
+
+/* Python's strip() of the NUL-terminated s, in place; what it drops is wiped (a value is a
+ * secret as often as not). */
+static void strip_secret(char *s)
+{
+  size_t len = strlen(s);
+  const char *b = skip_space(s, s + len), *e = trim_space(b, s + len);
+
+  memmove(s, b, (size_t)(e - b));
+  explicit_bzero(s + (e - b), len - (size_t)(e - b));
+}
+
 /* Offset of the first NUL byte or invalid UTF-8 sequence in s, or n when there is none. */
 size_t auth_first_bad_byte(const char *s, size_t n)
 {
@@ -311,21 +391,6 @@ static bool is_file_ref(const char *v)
   return n >= 6 && memcmp(v, "file(", 5) == 0 && v[n - 1] == ')';
 }
 
-/* Trims whitespace around the contents in place and wipes what trimming drops: a password
- * file written by `echo` ends in a newline that is not part of the password (im-client
- * strips file contents too). */
-static void trim_secret(char *s, size_t len)
-{
-  size_t b = 0, e = len;
-
-  while (b < e && (is_space(s[b]) || s[b] == '\n'))
-    b++;
-  while (e > b && (is_space(s[e - 1]) || s[e - 1] == '\n'))
-    e--;
-  memmove(s, s + b, e - b);
-  explicit_bzero(s + (e - b), len - (e - b));
-}
-
 /* Fails for the errors read_secret() reports, naming the key and the path (a path is not a
  * credential; the file's contents are). */
 static int file_error(struct rd *rd, int r, int errnum, const char *key, const char *path, int col)
@@ -340,23 +405,13 @@ static int file_error(struct rd *rd, int r, int errnum, const char *key, const c
                      "cannot read the file() of \"%.64s\": %s: %s", key, path, strerror(errnum));
 }
 
-/* Resolves a file(PATH) value: a client replaces it by the file's contents, trimmed; a server
- * refuses it (IM's server reads the file, which lets a caller make it read any path).  Other
- * values are left alone.  col is where the value starts, for messages. */
-int auth_resolve_file(struct rd *rd, const char *key, char **value, int col)
+/* A client replaces file(PATH) by the file's contents, stripped as im-client strips them. */
+static int resolve_file(struct rd *rd, const char *key, char **value, int col)
 {
   char *v = *value, *data = NULL;
-  size_t n, len = 0;
+  size_t n = strlen(v), len = 0;
   int r, errnum;
 
-  if (!is_file_ref(v))
-    return 0;
-  if (rd->side == IMC_AUTH_SERVER)
-    return imc_fail_at(rd->err, IMC_E_AUTH, rd->source, rd->line, col,
-                       "the value of \"%.64s\" is a file() reference: file() references are not "
-                       "allowed in auth data sent to the server",
-                       key);
-  n = strlen(v);
   v[n - 1] = '\0'; /* the path is v + 5, up to the closing parenthesis */
   if (n == 6)
     r = imc_fail_at(rd->err, IMC_E_PARSE, rd->source, rd->line, col,
@@ -371,27 +426,322 @@ int auth_resolve_file(struct rd *rd, const char *key, char **value, int col)
     imc_free_secret(data);
     return r;
   }
-  trim_secret(data, len);
+  strip_secret(data); /* im-client strips what it reads */
   imc_free_secret(v);
   *value = data;
   return 0;
 }
 
+/* --- command() values --------------------------------------------------------------------- */
+
+/* How much of a command and of its error output a message shows. */
+#define AUTH_SHOW_COMMAND 100
+#define AUTH_SHOW_STDERR  160
+
+extern char **environ;
+
+/* im-client's test: the whole value reads command(...), quotes already removed. */
+static bool is_command_ref(const char *v)
+{
+  size_t n = strlen(v);
+
+  return n >= 9 && memcmp(v, "command(", 8) == 0 && v[n - 1] == ')';
+}
+
+/* What a command gave: its standard output (a secret) and the start of its error output. */
+struct cmd_run {
+  char *out;
+  size_t len, cap;
+  char err[AUTH_SHOW_STDERR + 1];
+  size_t elen;
+  int status; /* waitpid()'s */
+};
+
+/* argv for cmd as im-client's cmd.split(' '): each single space separates, so two spaces
+ * give an empty argument; no shell, no quoting.  *argv (caller frees with imc_free) points
+ * into cmd, which is cut in place. */
+static int split_command(char *cmd, char ***argv)
+{
+  size_t n = 2;
+  char **v;
+
+  for (const char *p = cmd; *p; p++)
+    n += *p == ' ';
+  if (!(v = imc_calloc(n, sizeof *v)))
+    return IMC_E_NOMEM;
+  n = 0;
+  v[n++] = cmd;
+  for (char *p = cmd; *p; p++) {
+    if (*p == ' ') {
+      *p = '\0';
+      v[n++] = p + 1;
+    }
+  }
+  *argv = v;
+  return 0;
+}
+
+/* Starts argv[0], looked up in PATH as Popen does, with its output and error output on the
+ * given pipe ends, the caller's standard input (a password manager may prompt), and SIGPIPE
+ * back to its default.  Returns 0 or an errno value (ENOENT: no such command). */
+static int spawn_command(char **argv, int out_fd, int err_fd, pid_t *pid)
+{
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t def, none;
+  int r;
+
+  if ((r = posix_spawn_file_actions_init(&fa)) != 0)
+    return r;
+  if ((r = posix_spawnattr_init(&attr)) != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    return r;
+  }
+  sigemptyset(&none);
+  sigemptyset(&def);
+  sigaddset(&def, SIGPIPE);
+  if ((r = posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO)) == 0 &&
+      (r = posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO)) == 0 &&
+      (r = posix_spawnattr_setsigdefault(&attr, &def)) == 0 &&
+      (r = posix_spawnattr_setsigmask(&attr, &none)) == 0 &&
+      (r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)) == 0)
+    r = posix_spawnp(pid, argv[0], &fa, &attr, argv, environ);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&fa);
+  return r;
+}
+
+/* Reads what fd has: the output into run->out (wiped whenever it moves, IMC_E_TOOBIG past
+ * AUTH_MAX_FILE), or the error output, of which the start is kept and the rest dropped.
+ * *eof is set at the end of the stream.  0, or an imc code with *errnum for IMC_E_IO. */
+static int read_ready(int fd, bool is_out, struct cmd_run *run, bool *eof, int *errnum)
+{
+  char chunk[4096], *dst = chunk;
+  size_t room = sizeof chunk, keep;
+  ssize_t got;
+  int r;
+
+  if (is_out) {
+    if (run->cap - run->len < 2 &&
+        (r = grow_secret(&run->out, run->len, &run->cap, AUTH_MAX_FILE)) != 0)
+      return r;
+    dst = run->out + run->len;
+    room = run->cap - run->len - 1; /* one byte for the NUL */
+  }
+  do
+    got = read(fd, dst, room);
+  while (got < 0 && errno == EINTR);
+  if (got < 0) {
+    *errnum = errno;
+    return IMC_E_IO;
+  }
+  *eof = got == 0;
+  if (is_out) {
+    run->len += (size_t)got;
+    return run->len > AUTH_MAX_FILE ? IMC_E_TOOBIG : 0;
+  }
+  keep = AUTH_SHOW_STDERR - run->elen < (size_t)got ? AUTH_SHOW_STDERR - run->elen : (size_t)got;
+  memcpy(run->err + run->elen, chunk, keep);
+  run->elen += keep;
+  return 0;
+}
+
+/* Reads both pipes until both end (as Popen.communicate(): reading one alone could leave the
+ * command blocked on writing the other). */
+static int collect(int out_fd, int err_fd, struct cmd_run *run, int *errnum)
+{
+  struct pollfd pf[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
+  int r = 0;
+
+  while (r == 0 && (pf[0].fd >= 0 || pf[1].fd >= 0)) {
+    if (poll(pf, 2, -1) < 0) {
+      if (errno != EINTR) {
+        *errnum = errno;
+        r = IMC_E_IO;
+      }
+      continue;
+    }
+    for (int i = 0; r == 0 && i < 2; i++) {
+      bool eof = false;
+
+      if (pf[i].fd < 0 || pf[i].revents == 0)
+        continue;
+      r = read_ready(pf[i].fd, i == 0, run, &eof, errnum);
+      if (eof)
+        pf[i].fd = -1; /* poll() skips it from now on; the caller closes it */
+    }
+  }
+  return r;
+}
+
+static void close_fds(int *fds, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (fds[i] >= 0)
+      close(fds[i]);
+}
+
+/* Runs argv and waits for it; run->status is set whenever it started.  0, or IMC_E_IO (with
+ * *errnum: it could not start, or its output could not be read), IMC_E_TOOBIG or IMC_E_NOMEM.
+ * On a failure while it runs it is killed: nothing reads its output any more. */
+static int run_command(char **argv, struct cmd_run *run, int *errnum)
+{
+  int fds[4] = {-1, -1, -1, -1}, r; /* output read, write; error read, write */
+  pid_t pid;
+
+  if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(fds + 2, O_CLOEXEC) != 0) {
+    *errnum = errno;
+    close_fds(fds, 4);
+    return IMC_E_IO;
+  }
+  if ((*errnum = spawn_command(argv, fds[1], fds[3], &pid)) != 0) {
+    close_fds(fds, 4);
+    return IMC_E_IO;
+  }
+  close(fds[1]); /* the child's ends: their last holder exiting is the end of the streams */
+  close(fds[3]);
+  fds[1] = fds[3] = -1;
+  r = collect(fds[0], fds[2], run, errnum);
+  if (r)
+    kill(pid, SIGKILL);
+  while (waitpid(pid, &run->status, 0) < 0 && errno == EINTR)
+    ;
+  close_fds(fds, 4);
+  return r;
+}
+
+/* Copies n bytes of s into out (size bytes) for a message: UTF-8 text kept, line ends and
+ * tabs as spaces, other control characters and bytes that are not UTF-8 as '?', trailing
+ * blanks dropped, cut between characters. */
+static void message_text(char *out, size_t size, const char *s, size_t n)
+{
+  size_t o = 0, k;
+
+  for (size_t i = 0; i < n; i += k) {
+    unsigned char c = (unsigned char)s[i];
+
+    k = imc_utf8_seq((const unsigned char *)s + i, n - i);
+    if (k == 0 || c < 0x20 || c == 0x7F) {
+      if (o + 1 >= size)
+        break;
+      out[o++] = c == '\n' || c == '\r' || c == '\t' ? ' ' : '?';
+      k = 1;
+      continue;
+    }
+    if (o + k >= size)
+      break;
+    memcpy(out + o, s + i, k);
+    o += k;
+  }
+  while (o > 0 && out[o - 1] == ' ')
+    o--;
+  out[o] = '\0';
+}
+
+/* Fails for a command that ran and failed.  im-client quotes its error output, or else its
+ * output; the output is the credential when the command half worked, so it is never shown:
+ * without error output the message gives the exit status. */
+static int command_failed(struct rd *rd, const char *key, const char *shown,
+                          const struct cmd_run *run, int col)
+{
+  char why[AUTH_SHOW_STDERR + 1];
+
+  message_text(why, sizeof why, run->err, run->elen);
+  if (!*why && WIFSIGNALED(run->status))
+    snprintf(why, sizeof why, "killed by signal %d", WTERMSIG(run->status));
+  else if (!*why)
+    snprintf(why, sizeof why, "exit status %d", WEXITSTATUS(run->status));
+  return imc_fail_at(rd->err, IMC_E_IO, rd->source, rd->line, col,
+                     "Failed to get auth value of \"%.64s\" using command %s: %s", key, shown, why);
+}
+
+/* A client replaces command(CMD) by what CMD prints, every newline removed (im-client's
+ * _run_command).  Only keys, the command and its error output reach a message. */
+static int resolve_command(struct rd *rd, const char *key, char **value, int col)
+{
+  const char *v = *value;
+  size_t n = strlen(v);
+  char shown[AUTH_SHOW_COMMAND + 1], *cmd = NULL, **argv = NULL, *w;
+  struct cmd_run run = {.out = NULL};
+  int r, errnum = 0;
+
+  message_text(shown, sizeof shown, v + 8, n - 9);
+  if (n == 9) {
+    r = imc_fail_at(rd->err, IMC_E_PARSE, rd->source, rd->line, col,
+                    "the command() of \"%.64s\" names no command", key);
+    goto out;
+  }
+  if (!(cmd = imc_strndup(v + 8, n - 9)) || split_command(cmd, &argv) != 0) {
+    r = imc_fail(rd->err, IMC_E_NOMEM, "out of memory reading auth data");
+    goto out;
+  }
+  r = run_command(argv, &run, &errnum);
+  if (r == IMC_E_IO)
+    r = imc_fail_at(rd->err, IMC_E_IO, rd->source, rd->line, col,
+                    "Failed to get auth value of \"%.64s\" using command %s: %s", key, shown,
+                    strerror(errnum));
+  else if (r == IMC_E_TOOBIG)
+    r = imc_fail_at(rd->err, IMC_E_TOOBIG, rd->source, rd->line, col,
+                    "the output of command %s for \"%.64s\" is larger than %u bytes", shown, key,
+                    AUTH_MAX_FILE);
+  else if (r)
+    r = imc_fail(rd->err, r, "out of memory reading auth data");
+  else if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0)
+    r = command_failed(rd, key, shown, &run, col);
+  else if (!run.out && grow_secret(&run.out, 0, &run.cap, AUTH_MAX_FILE) != 0)
+    r = imc_fail(rd->err, IMC_E_NOMEM, "out of memory reading auth data");
+  else if (auth_first_bad_byte(run.out, run.len) != run.len)
+    r = imc_fail_at(rd->err, IMC_E_AUTH, rd->source, rd->line, col,
+                    "the output of command %s for \"%.64s\" is not UTF-8 text", shown, key);
+  if (r)
+    goto out;
+  w = run.out;
+  for (size_t i = 0; i < run.len; i++)
+    if (run.out[i] != '\n')
+      *w++ = run.out[i];
+  explicit_bzero(w, run.cap - (size_t)(w - run.out)); /* also the NUL */
+  imc_free_secret(*value);
+  *value = run.out;
+  run.out = NULL; /* transferred */
+out:
+  if (run.out) {
+    explicit_bzero(run.out, run.cap);
+    imc_free(run.out);
+  }
+  imc_free(argv);
+  imc_free(cmd);
+  return r;
+}
+
+/* --- file() and command() ----------------------------------------------------------------- */
+
+/* The two values a client resolves.  IM's server reads file() itself, which lets a caller
+ * make it read any path; command() would let a caller run programs.  A server refuses both. */
+static const struct {
+  const char *name;
+  bool (*is_ref)(const char *v);
+  int (*resolve)(struct rd *rd, const char *key, char **value, int col);
+} resolvers[] = {
+  {"file", is_file_ref, resolve_file},
+  {"command", is_command_ref, resolve_command},
+};
+
+int auth_resolve_file(struct rd *rd, const char *key, char **value, int col)
+{
+  for (size_t i = 0; i < sizeof resolvers / sizeof resolvers[0]; i++) {
+    if (!resolvers[i].is_ref(*value))
+      continue;
+    if (rd->side == IMC_AUTH_SERVER)
+      return imc_fail_at(rd->err, IMC_E_AUTH, rd->source, rd->line, col,
+                         "the value of \"%.64s\" is a %s() reference: %s() references are "
+                         "not allowed in auth data sent to the server",
+                         key, resolvers[i].name, resolvers[i].name);
+    return resolvers[i].resolve(rd, key, value, col);
+  }
+  return 0;
+}
+
 /* --- the line form ------------------------------------------------------------------------ */
-
-static const char *skip_space(const char *p, const char *end)
-{
-  while (p < end && is_space(*p))
-    p++;
-  return p;
-}
-
-static const char *trim_space(const char *p, const char *end)
-{
-  while (end > p && is_space(end[-1]))
-    end--;
-  return end;
-}
 
 /* Copies [p, end) without its quote characters: a quote opens a span that only the same kind
  * closes, and the other kind is kept inside it.  The scan has already checked that every
@@ -429,50 +779,82 @@ static void unescape_newlines(char *s)
   *w = '\0';
 }
 
+/* One item of a line: [p, stop), its first and second `=` outside quotes (NULL when none),
+ * and whether it holds any quote at all (IM's has_quotes). */
+struct item {
+  const char *p, *stop, *eq, *eq2;
+  bool quoted;
+};
+
 /* Finds the end of the item starting at p (the next `;` outside quotes, or the end of the
- * line) and its first `=` outside quotes (NULL when none).  A quote still open at the end of
- * the line is an error: IM would take the rest of the line, `;` and all, as one value. */
-static int scan_item(struct rd *rd, const char *p, const char *end, const char **stop,
-                     const char **eq)
+ * line) and its `=` signs.  A quote still open at the end of the line is an error: IM would
+ * take the rest of the line, `;` and all, as one value. */
+static int scan_item(struct rd *rd, const char *p, const char *end, struct item *it)
 {
   const char *open = NULL;
 
-  *eq = NULL;
+  *it = (struct item){.p = p};
   for (; p < end; p++) {
     if (open) {
       if (*p == *open)
         open = NULL;
     } else if (*p == '\'' || *p == '"') {
       open = p;
+      it->quoted = true;
     } else if (*p == ';') {
       break;
-    } else if (*p == '=' && !*eq) {
-      *eq = p;
+    } else if (*p == '=' && !it->eq) {
+      it->eq = p;
+    } else if (*p == '=' && !it->eq2) {
+      it->eq2 = p;
     }
   }
   if (open)
     return imc_fail_at(rd->err, IMC_E_PARSE, rd->source, rd->line, column(rd->bol, open),
                        "this %s quote is never closed on its line",
                        *open == '\'' ? "single" : "double");
-  *stop = p;
+  it->stop = p;
   return 0;
 }
 
-/* Reads one `key = value` item, [p, end) with its `=` at eq, into e.  Both sides are trimmed
- * before their quotes are removed, so quotes keep the spaces they enclose (IM trims after). */
-static int read_item(struct rd *rd, struct imc_auth_entry *e, const char *p, const char *eq,
-                     const char *end)
+/* IM reads `key = value` as Python's split on `=` outside quotes, needing exactly two parts,
+ * and quietly stops reading the line at an item that does not split so.  Where that would
+ * silently change the credentials (the rest of the line lost, `a=b=` read as "b"), this
+ * reader fails at the item instead.  Returns 0 when the item reads as it does in IM. */
+static int check_item(struct rd *rd, const struct item *it)
 {
-  const char *kb = skip_space(p, eq), *vb = skip_space(eq + 1, end);
-  char *key = unquote(kb, trim_space(kb, eq)), *value = NULL;
+  const char *b = skip_space(it->p, it->stop);
+
+  if (!it->eq)
+    return imc_fail_at(rd->err, IMC_E_PARSE, rd->source, rd->line, column(rd->bol, b),
+                       "expected 'key = value' (this item has no '=')");
+  if (it->eq2)
+    return imc_fail_at(rd->err, IMC_E_PARSE, rd->source, rd->line, column(rd->bol, it->eq2),
+                       "a second '=' outside quotes: quote a value that holds '='");
+  /* Python's split drops a blank last part unless the item has quotes: IM then has one part
+   * and skips the rest of the line.  `a = ''` is the empty value. */
+  if (!it->quoted && skip_space(it->eq + 1, it->stop) == it->stop)
+    return imc_fail_at(rd->err, IMC_E_PARSE, rd->source, rd->line, column(rd->bol, it->eq),
+                       "no value after '=' (write '' for an empty value)");
+  return 0;
+}
+
+/* Reads one `key = value` item into e.  As in IM, quotes are removed first, then blanks are
+ * stripped from both sides (so `' x '` is "x"), then `\n` in the value becomes a newline. */
+static int read_item(struct rd *rd, struct imc_auth_entry *e, const struct item *it)
+{
+  const char *kb = skip_space(it->p, it->eq), *vb = skip_space(it->eq + 1, it->stop);
+  char *key = unquote(kb, it->eq), *value = NULL;
   int r;
 
-  if (!key || !(value = unquote(vb, trim_space(vb, end)))) {
+  if (!key || !(value = unquote(vb, it->stop))) {
     r = imc_fail(rd->err, IMC_E_NOMEM, "out of memory reading auth data");
     goto fail;
   }
+  strip_secret(key);
+  strip_secret(value);
   if (!*key) {
-    r = imc_fail_at(rd->err, IMC_E_PARSE, rd->source, rd->line, column(rd->bol, eq),
+    r = imc_fail_at(rd->err, IMC_E_PARSE, rd->source, rd->line, column(rd->bol, it->eq),
                     "no key before '='");
     goto fail;
   }
@@ -488,28 +870,32 @@ fail:
   return r;
 }
 
-/* Reads one line, [p, end) already trimmed, not blank and not a comment, as a new entry.
- * Empty items (`a = 1;; b = 2`, a trailing `;`) are skipped; IM stops reading its line at an
- * empty item in the middle. */
+/* Reads one line, [p, end) already stripped, not blank and not a comment, as a new entry.
+ * Blank items at the end (`a = 1;` or `a = 1; ;`) are nothing; a blank item before another
+ * one is an error, since IM stops reading its line at the blank one. */
 static int read_line(struct rd *rd, struct imc_auth *a, const char *p, const char *end)
 {
   struct imc_auth_entry *e = imc_auth_add_entry(a);
-  const char *stop = end, *eq = NULL;
+  const char *blank = NULL;
+  struct item it;
   int r;
 
   if (!e)
     return imc_fail(rd->err, IMC_E_NOMEM, "out of memory reading auth data");
   e->line = rd->line;
-  for (;; p = stop + 1) {
-    if ((r = scan_item(rd, p, end, &stop, &eq)) != 0)
+  for (;; p = it.stop + 1) {
+    if ((r = scan_item(rd, p, end, &it)) != 0)
       return r;
-    p = skip_space(p, stop);
-    if (p < stop && !eq)
-      return imc_fail_at(rd->err, IMC_E_PARSE, rd->source, rd->line, column(rd->bol, p),
-                         "expected 'key = value' (this item has no '=')");
-    if (p < stop && (r = read_item(rd, e, p, eq, stop)) != 0)
+    if (skip_space(p, it.stop) == it.stop) {
+      blank = blank ? blank : p;
+    } else if (blank) {
+      return imc_fail_at(rd->err, IMC_E_PARSE, rd->source, rd->line, column(rd->bol, blank),
+                         "empty item: IM ignores the rest of the line after it (remove the "
+                         "extra ';')");
+    } else if ((r = check_item(rd, &it)) != 0 || (r = read_item(rd, e, &it)) != 0) {
       return r;
-    if (stop == end)
+    }
+    if (it.stop == end)
       return 0;
   }
 }

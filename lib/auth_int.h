@@ -22,8 +22,10 @@ struct rd {
 /* Sets key to value in e, taking both strings (also on failure); 0 or IMC_E_NOMEM. */
 int auth_entry_put(struct imc_auth_entry *e, char *key, char *value);
 
-/* Resolves a file(PATH) *value (replaced by the file's contents) on a client, refuses it on a
- * server, leaves other values alone; col is where the value starts, for messages. */
+/* Resolves im-client's file(PATH) and command(CMD) values on a client: *value is replaced by
+ * the file's contents (stripped) or by what CMD prints (newlines removed; CMD split on single
+ * spaces, run without a shell).  A server refuses both with IMC_E_AUTH.  Other values are
+ * left alone.  col is where the value starts, for messages. */
 int auth_resolve_file(struct rd *rd, const char *key, char **value, int col);
 
 /* Offset of the first NUL byte or invalid UTF-8 sequence in s, or n when there is none. */

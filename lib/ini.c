@@ -112,6 +112,7 @@ static int ini_header(struct ini *ini, struct reader *rd, const char *name, size
                       int col, struct imc_err *err)
 {
   bool is_default = n == 7 && memcmp(name, "DEFAULT", 7) == 0;
+  const char *main = ini->main ? ini->main : "im";
 
   rd->ent = INI_NONE;
   /* [DEFAULT] may appear more than once; its parts are one section. */
@@ -124,7 +125,7 @@ static int ini_header(struct ini *ini, struct reader *rd, const char *name, size
   ini->sects[ini->ns] = (struct ini_sect){{name, n}, line, col};
   if (is_default)
     ini->def = ini->ns;
-  else if (n == 2 && memcmp(name, "im", 2) == 0 && ini->im == INI_NONE)
+  else if (n == strlen(main) && memcmp(name, main, n) == 0 && ini->im == INI_NONE)
     ini->im = ini->ns;
   rd->sect = ini->ns++;
   return 0;

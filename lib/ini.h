@@ -36,7 +36,8 @@ struct ini {
   size_t ns, cap_sects;
   struct ini_ent *ents;
   size_t ne, cap_ents;
-  size_t im, def;          /* the [im] and [DEFAULT] sections, or INI_NONE */
+  const char *main;        /* the section kept as [im] is (NULL: "im") */
+  size_t im, def;          /* that section and [DEFAULT], or INI_NONE */
   struct ini_ent **sorted; /* by section, name, line */
 };
 

@@ -7,6 +7,7 @@
 
 #include "deploy_int.h"
 #include "imc/alloc.h"
+#include "imc/json.h"
 #include "imc/radl.h"
 
 static int nomem(struct imc_err *err)
@@ -68,6 +69,37 @@ int imc_cloud_quotas(struct imc_engine *e, const char *cloud_id, const struct im
   if (conn)
     cloud_close(conn, ctx);
   return r;
+}
+
+json_t *imc_images_json(const struct imc_image *images, size_t n)
+{
+  json_t *list = json_array();
+
+  for (size_t i = 0; list && i < n; i++)
+    if (json_array_append_new(list, json_pack("{s:o, s:o}", "uri", imc_json_text(images[i].uri
+                                                                                  ? images[i].uri
+                                                                                  : ""),
+                                              "name",
+                                              imc_json_text(images[i].name ? images[i].name
+                                                                           : ""))) != 0) {
+      json_decref(list);
+      list = NULL;
+    }
+  return list;
+}
+
+json_t *imc_quotas_json(const struct imc_quota *quotas, size_t n)
+{
+  json_t *obj = json_object();
+
+  for (size_t i = 0; obj && i < n; i++)
+    if (json_object_set_new(obj, quotas[i].name,
+                            json_pack("{s:I, s:I}", "used", (json_int_t)quotas[i].used, "limit",
+                                      (json_int_t)quotas[i].limit)) != 0) {
+      json_decref(obj);
+      obj = NULL;
+    }
+  return obj;
 }
 
 /* --- EstimateResources ------------------------------------------------------------------- */

@@ -16,6 +16,7 @@
 #include "imc/auth.h"
 #include "imc/engine.h"
 #include "imc/err.h"
+#include "imc/radl.h"
 #include "imcd.h"
 
 /* Routes, in matching order (the first whose pattern and method match wins, so literal
@@ -165,8 +166,6 @@ bool rest_parse_vm_list(const char *text, bool strict, unsigned **ids, size_t *n
 bool rest_parse_filters(const char *text, struct imc_auth *a);
 /* IM's dates: Y-M-D or Y/M/D, a real calendar day; out receives "YYYY-MM-DD". */
 bool rest_parse_date(const char *text, char out[11]);
-/* Python's repr() of a float ("512.0", "1e+16", "0.1"). */
-void rest_float_repr(double v, char *out, size_t size);
 
 /* --- one request (rest.c) ------------------------------------------------------------------ */
 

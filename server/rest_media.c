@@ -2,7 +2,6 @@
 /* Content negotiation and the values of query arguments, read as IM's REST.py reads them
  * (Python's str.split, int(), .lower()), so that a client sees the same answers. */
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,60 +305,4 @@ bool rest_parse_date(const char *text, char out[11])
   out[9] = (char)('0' + v[2] % 10);
   out[10] = '\0';
   return true;
-}
-
-/* --- numbers as Python prints them ---------------------------------------------------------- */
-
-void rest_float_repr(double v, char *out, size_t size)
-{
-  char buf[40], digits[24], zeros[24];
-  int prec, exp10, nd = 0;
-  size_t len = 0;
-  const char *p;
-
-  if (size == 0)
-    return;
-  out[0] = '\0';
-  if (isnan(v) || isinf(v)) {
-    snprintf(out, size, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
-    return;
-  }
-  /* The shortest digits that read back as v, as Python's repr. */
-  for (prec = 1; prec < 17; prec++) {
-    snprintf(buf, sizeof buf, "%.*e", prec - 1, v);
-    if (strtod(buf, NULL) == v)
-      break;
-  }
-  snprintf(buf, sizeof buf, "%.*e", prec - 1, v);
-  p = buf;
-  if (*p == '-')
-    put(out, size, &len, p++, 1);
-  for (; *p && *p != 'e' && nd < (int)sizeof digits - 1; p++)
-    if (*p != '.')
-      digits[nd++] = *p;
-  exp10 = *p == 'e' ? (int)strtol(p + 1, NULL, 10) : 0;
-  while (nd > 1 && digits[nd - 1] == '0')
-    nd--;
-  memset(zeros, '0', sizeof zeros);
-  if (exp10 < -4 || exp10 >= 16) { /* d[.ddd]e+XX */
-    put(out, size, &len, digits, 1);
-    if (nd > 1) {
-      put(out, size, &len, ".", 1);
-      put(out, size, &len, digits + 1, (size_t)nd - 1);
-    }
-    snprintf(buf, sizeof buf, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
-    put(out, size, &len, buf, strlen(buf));
-  } else if (exp10 < 0) { /* 0.000ddd */
-    put(out, size, &len, "0.", 2);
-    put(out, size, &len, zeros, (size_t)(-exp10 - 1));
-    put(out, size, &len, digits, (size_t)nd);
-  } else if (nd <= exp10 + 1) { /* ddd00.0 */
-    put(out, size, &len, digits, (size_t)nd);
-    put(out, size, &len, zeros, (size_t)(exp10 + 1 - nd));
-    put(out, size, &len, ".0", 2);
-  } else { /* dd.ddd */
-    put(out, size, &len, digits, (size_t)exp10 + 1);
-    put(out, size, &len, ".", 1);
-    put(out, size, &len, digits + exp10 + 1, (size_t)(nd - exp10 - 1));
-  }
 }

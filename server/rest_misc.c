@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "imc/alloc.h"
+#include "imc/radl.h"
 #include "metrics.h"
+#include "imc/json.h"
 #include "rest_int.h"
 
 #define STATS_MAX (64u * 1024 * 1024) /* the CSV text of GET /stats */
@@ -68,7 +70,7 @@ static void csv_field(struct imc_buf *b, json_t *v)
   else if (json_is_integer(v))
     snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
   else if (json_is_real(v))
-    rest_float_repr(json_real_value(v), num, sizeof num);
+    radl_float_repr(json_real_value(v), num, sizeof num);
   else if (json_is_boolean(v))
     s = json_is_true(v) ? "True" : "False";
   else
@@ -169,7 +171,7 @@ void rest_get_stats(struct rest_ctx *c)
   if (imc_buf_err(&csv))
     rest_error(c, 500, "The statistics are too large to send");
   else if (how == REST_OUT_JSON)
-    rest_send_json(c, "stats", rest_json_str(imc_buf_cstr(&csv), csv.len));
+    rest_send_json(c, "stats", imc_json_textn(imc_buf_cstr(&csv), csv.len));
   else
     rest_send_text(c, "text/csv", imc_buf_cstr(&csv), csv.len);
 out:
@@ -178,11 +180,6 @@ out:
 }
 
 /* A JSON string of s; NULL is "". */
-static json_t *json_text(const char *s)
-{
-  return s ? rest_json_str(s, strlen(s)) : json_string("");
-}
-
 void rest_get_cloud_images(struct rest_ctx *c)
 {
   const char *text = c->rq->query(c->rq, "filters");
@@ -207,16 +204,7 @@ void rest_get_cloud_images(struct rest_ctx *c)
   }
   if (!rest_negotiate(c, "application/json", &how))
     goto out;
-  list = json_array();
-  for (size_t i = 0; list && i < n; i++) {
-    json_t *img = json_pack("{s:o, s:o}", "uri", json_text(images[i].uri), "name",
-                            json_text(images[i].name));
-
-    if (!img || json_array_append_new(list, img) != 0) {
-      json_decref(list);
-      list = NULL;
-    }
-  }
+  list = imc_images_json(images, n);
   rest_send_json(c, "images", list);
 out:
   imc_images_free(images, n);
@@ -239,14 +227,7 @@ void rest_get_cloud_quotas(struct rest_ctx *c)
   }
   if (!rest_negotiate(c, "application/json", &how))
     return;
-  obj = json_object();
-  for (size_t i = 0; obj && i < n; i++)
-    if (json_object_set_new(obj, quotas[i].name,
-                            json_pack("{s:I, s:I}", "used", (json_int_t)quotas[i].used, "limit",
-                                      (json_int_t)quotas[i].limit)) != 0) {
-      json_decref(obj);
-      obj = NULL;
-    }
+  obj = imc_quotas_json(quotas, n);
   rest_send_json(c, "quotas", obj);
 }
 

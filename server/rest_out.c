@@ -8,6 +8,7 @@
 #include "imc/alloc.h"
 #include "imc/utf8.h"
 #include "imc/log.h"
+#include "imc/json.h"
 #include "rest_int.h"
 
 #define REST_MAX_MESSAGE (16u * 1024) /* one error message */
@@ -48,32 +49,6 @@ unsigned rest_status_of(enum imc_code code)
 static void set_type(struct rest_ctx *c, const char *type)
 {
   snprintf(c->rs->content_type, sizeof c->rs->content_type, "%s", type);
-}
-
-json_t *rest_json_str(const char *s, size_t n)
-{
-  json_t *j = json_stringn(s, n);
-  char *copy;
-  size_t o = 0;
-
-  if (j || !(copy = imc_malloc(n + 1)))
-    return j;
-  /* Not UTF-8 (a log, a name from a document): each bad byte as '?'. */
-  for (size_t i = 0; i < n;) {
-    size_t k = s[i] ? imc_utf8_seq((const unsigned char *)s + i, n - i) : 0;
-
-    if (k == 0) {
-      copy[o++] = '?';
-      i++;
-      continue;
-    }
-    memcpy(copy + o, s + i, k);
-    o += k;
-    i += k;
-  }
-  j = json_stringn(copy, o);
-  imc_free(copy);
-  return j;
 }
 
 static int dump_to_buf(const char *data, size_t len, void *ctx)
@@ -123,7 +98,7 @@ void rest_error(struct rest_ctx *c, unsigned status, const char *fmt, ...)
   c->rs->status = status;
   imc_buf_reset(&c->rs->body);
   if (rest_media_has(&c->accept, "application/json")) {
-    body_json(c, json_pack("{s:o, s:I}", "message", rest_json_str(text, strlen(text)), "code",
+    body_json(c, json_pack("{s:o, s:I}", "message", imc_json_textn(text, strlen(text)), "code",
                            (json_int_t)status));
   } else if (rest_media_has(&c->accept, "text/html")) {
     imc_buf_init(&esc, REST_MAX_MESSAGE * 6);
@@ -204,7 +179,7 @@ void rest_send_str(struct rest_ctx *c, enum rest_out how, const char *default_ty
                    const char *field, const char *text)
 {
   if (as_json(how, default_type))
-    rest_send_json(c, field, rest_json_str(text, strlen(text)));
+    rest_send_json(c, field, imc_json_textn(text, strlen(text)));
   else
     rest_send_text(c, default_type, text, strlen(text));
 }
@@ -226,7 +201,7 @@ void rest_send_list(struct rest_ctx *c, enum rest_out how, const char *default_t
   }
   arr = json_array();
   for (size_t i = 0; arr && i < n; i++) {
-    json_t *s = rest_json_str(v[i], strlen(v[i]));
+    json_t *s = imc_json_textn(v[i], strlen(v[i]));
 
     if (list_field && s)
       s = json_pack("{s:o}", list_field, s);

@@ -5,6 +5,7 @@
 
 #include "imc/alloc.h"
 #include "imc/radl.h"
+#include "imc/json.h"
 #include "rest_int.h"
 
 #define PROP_WHAT "Error Getting Inf. prop"
@@ -131,7 +132,7 @@ void rest_infra_data(struct rest_ctx *c)
   if (imc_infra_export(c->d->engine, c->params[0], &c->auth, delete_it, &data, &err) != 0)
     rest_fail(c, &err);
   else
-    rest_send_json(c, "data", rest_json_str(imc_buf_cstr(&data), data.len));
+    rest_send_json(c, "data", imc_json_textn(imc_buf_cstr(&data), data.len));
 out:
   imc_buf_free(&data);
 }

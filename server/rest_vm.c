@@ -135,90 +135,6 @@ void rest_vm_command(struct rest_ctx *c)
   imc_vm_ids_free(&vms);
 }
 
-/* One value as IM's getValue gives it: numbers with a unit in base units (an integer stays
- * an integer), strings, lists; `contains` groups as an object of their features. */
-static json_t *feature_json(const struct imc_feature *f)
-{
-  json_t *v;
-
-  switch (f->type) {
-  case IMC_V_NUM:
-    if (f->unit && *f->unit) {
-      double x = imc_feature_num_in(f, NULL);
-
-      return f->num.is_float ? json_real(x) : json_integer((json_int_t)(x < 0 ? x - 0.5 : x + 0.5));
-    }
-    return f->num.is_float ? json_real(f->num.f) : json_integer((json_int_t)f->num.i);
-  case IMC_V_STR:
-    return rest_json_str(f->str, strlen(f->str));
-  case IMC_V_LIST:
-    v = json_array();
-    for (size_t i = 0; v && i < f->nlist; i++)
-      if (json_array_append_new(v, rest_json_str(f->list[i], strlen(f->list[i]))) != 0) {
-        json_decref(v);
-        v = NULL;
-      }
-    return v;
-  case IMC_V_FEATURES:
-    v = json_object();
-    for (size_t i = 0; v && f->sub && i < f->sub->nprops; i++) {
-      const struct imc_prop *p = &f->sub->props[i];
-      const struct imc_feature *sf = p->name ? imc_features_get(f->sub, p->name) : NULL;
-
-      if (sf && json_object_set_new(v, p->name, feature_json(sf)) != 0) {
-        json_decref(v);
-        v = NULL;
-      }
-    }
-    return v;
-  }
-  return NULL;
-}
-
-static int add_to_buf(const char *data, size_t len, void *ctx)
-{
-  imc_buf_add(ctx, data, len);
-  return imc_buf_err(ctx) ? -1 : 0;
-}
-
-/* The value as Python's "%s" prints it: strings as they are, numbers as Python writes
- * them, lists as Python's repr; an object as its JSON text. */
-static void feature_text(json_t *v, struct imc_buf *out)
-{
-  char num[64];
-
-  if (json_is_string(v)) {
-    imc_buf_add(out, json_string_value(v), json_string_length(v));
-  } else if (json_is_integer(v)) {
-    imc_buf_addf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-  } else if (json_is_real(v)) {
-    rest_float_repr(json_real_value(v), num, sizeof num);
-    imc_buf_adds(out, num);
-  } else if (json_is_array(v)) {
-    size_t i;
-    json_t *item;
-
-    imc_buf_addc(out, '[');
-    json_array_foreach(v, i, item)
-    {
-      const char *s = json_string_value(item);
-      char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
-
-      imc_buf_adds(out, i > 0 ? ", " : "");
-      imc_buf_addc(out, q);
-      for (; *s; s++) {
-        if (*s == q || *s == '\\')
-          imc_buf_addc(out, '\\');
-        imc_buf_addc(out, *s);
-      }
-      imc_buf_addc(out, q);
-    }
-    imc_buf_addc(out, ']');
-  } else if (json_dump_callback(v, add_to_buf, out, JSON_ENSURE_ASCII) != 0 && !out->err) {
-    out->err = IMC_E_NOMEM;
-  }
-}
-
 void rest_vm_property(struct rest_ctx *c)
 {
   struct imc_feature *f = NULL;
@@ -237,13 +153,13 @@ void rest_vm_property(struct rest_ctx *c)
   }
   if (!rest_negotiate(c, "text/plain", &how)) {
     goto out;
-  } else if (!(v = feature_json(f))) {
+  } else if (!(v = radl_feature_json(f))) {
     rest_error(c, 500, "Out of memory");
   } else if (how == REST_OUT_JSON) {
     rest_send_json(c, c->params[2], v);
     v = NULL;
   } else {
-    feature_text(v, &text);
+    radl_py_str(v, &text);
     if (imc_buf_err(&text))
       rest_error(c, 500, "Out of memory");
     else

@@ -180,27 +180,8 @@ static int m_vm_info(struct imcd *d, struct xr_args *a, json_t **out, struct imc
   return r;
 }
 
-/* One feature's value: a string, a number (in the unit written), or a list. */
-static json_t *feature_json(const struct imc_feature *f)
-{
-  json_t *list;
-
-  switch (f->type) {
-  case IMC_V_STR:
-    return json_string(f->str);
-  case IMC_V_NUM:
-    return f->num.is_float ? json_real(f->num.f) : json_integer(f->num.i);
-  case IMC_V_LIST:
-    if (!(list = json_array()))
-      return NULL;
-    for (size_t i = 0; i < f->nlist; i++)
-      json_array_append_new(list, json_string(f->list[i]));
-    return list;
-  default:
-    return json_null(); /* contains: IM gives the nested features, imc none here */
-  }
-}
-
+/* IM's GetVMProperty answers radl.systems[0].getValue(prop), as REST does: numbers with a unit
+ * in base units, `contains` as an object. */
 static int m_vm_property(struct imcd *d, struct xr_args *a, json_t **out, struct imc_err *err)
 {
   struct imc_feature *f = NULL;
@@ -209,7 +190,7 @@ static int m_vm_property(struct imcd *d, struct xr_args *a, json_t **out, struct
 
   if ((r = vm_of(a->s[1], &vm, err)) == 0 &&
       (r = imc_vm_property(d->engine, a->s[0], vm, a->s[2], &a->auth, &f, err)) == 0)
-    r = (*out = feature_json(f)) ? 0 : nomem(err);
+    r = (*out = radl_feature_json(f)) ? 0 : nomem(err);
   imc_feature_free(f);
   return r;
 }
@@ -414,14 +395,8 @@ static int m_images(struct imcd *d, struct xr_args *a, json_t **out, struct imc_
   imc_auth_init(&holder);
   xmlrpc_env_init(&env);
   if ((r = xr_filters(&env, a->filters, &holder, &filters, err)) == 0 &&
-      (r = imc_cloud_images(d->engine, a->s[0], filters, &a->auth, &images, &n, err)) == 0) {
-    json_t *list = json_array();
-
-    for (size_t i = 0; list && i < n; i++)
-      json_array_append_new(list, json_pack("{s:s, s:s}", "uri", images[i].uri, "name",
-                                            images[i].name ? images[i].name : ""));
-    r = (*out = list) ? 0 : nomem(err);
-  }
+      (r = imc_cloud_images(d->engine, a->s[0], filters, &a->auth, &images, &n, err)) == 0)
+    r = (*out = imc_images_json(images, n)) ? 0 : nomem(err);
   imc_images_free(images, n);
   imc_auth_cleanup(&holder);
   xmlrpc_env_clean(&env);
@@ -432,16 +407,11 @@ static int m_quotas(struct imcd *d, struct xr_args *a, json_t **out, struct imc_
 {
   struct imc_quota q[IMC_MAX_QUOTAS];
   size_t n = 0;
-  json_t *o;
   int r;
 
   if ((r = imc_cloud_quotas(d->engine, a->s[0], &a->auth, q, &n, err)) != 0)
     return r;
-  o = json_object();
-  for (size_t i = 0; o && i < n; i++)
-    json_object_set_new(o, q[i].name, json_pack("{s:I, s:I}", "used", (json_int_t)q[i].used,
-                                                "limit", (json_int_t)q[i].limit));
-  return (*out = o) ? 0 : nomem(err);
+  return (*out = imc_quotas_json(q, n)) ? 0 : nomem(err);
 }
 
 static int m_change_auth(struct imcd *d, struct xr_args *a, json_t **out, struct imc_err *err)

@@ -140,7 +140,7 @@ static void fuzz_value(const char *v)
   (void)rest_media_body(&media);
   fuzz_url_root(v);
   d = strtod(v, NULL);
-  rest_float_repr(d, num, sizeof num);
+  radl_float_repr(d, num, sizeof num);
   if (isfinite(d))
     check(strtod(num, NULL) == d);
 }

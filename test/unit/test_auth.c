@@ -10,7 +10,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "imc/alloc.h"
@@ -191,28 +194,53 @@ static void test_parse_quotes_are_removed_wherever_they_are(void **state)
   imc_auth_cleanup(&a);
 }
 
-static void test_parse_quotes_keep_enclosed_spaces(void **state)
+/* IM removes the quotes, then strips: quotes protect `;` and `=`, not blanks. */
+static void test_parse_strips_blanks_inside_quotes_as_im(void **state)
 {
   struct imc_auth a;
 
   (void)state;
-  parse_ok("type = x; password = '  p w  ' ; other = \" \"", &a);
-  assert_string_equal(val(&a, 0, "password"), "  p w  ");
-  assert_string_equal(val(&a, 0, "other"), " ");
+  parse_ok("type = x; password = '  p w  ' ; other = \" \"; ' k ' = v", &a);
+  assert_string_equal(val(&a, 0, "password"), "p w");
+  assert_string_equal(val(&a, 0, "other"), "");
+  assert_string_equal(val(&a, 0, "k"), "v");
   imc_auth_cleanup(&a);
 }
 
-static void test_parse_splits_on_first_equals(void **state)
+/* Python's strip() knows more blanks than C's isspace(): a no-break space, U+3000 and the
+ * ASCII separators \x1c-\x1f; a zero-width space is not one. */
+static void test_parse_strips_python_whitespace(void **state)
 {
   struct imc_auth a;
 
   (void)state;
-  parse_ok("type = x; password = YWJj==; token=a=b", &a);
+  parse_ok("\xE3\x80\x80# a comment after an ideographic space\n"
+           "\x1ctype = x;\xC2\xA0password = pw\xC2\xA0\xE2\x80\x83; z = \xE2\x80\x8Bzw\x1f\n",
+           &a);
+  assert_int_equal(a.n, 1);
+  assert_int_equal(a.entries[0].line, 2);
+  assert_string_equal(val(&a, 0, "type"), "x");
+  assert_string_equal(val(&a, 0, "password"), "pw");
+  assert_string_equal(val(&a, 0, "z"), "\xE2\x80\x8Bzw");
+  imc_auth_cleanup(&a);
+}
+/* IM splits an item on every `=` outside quotes and skips the rest of the line unless there
+ * are exactly two parts, or reads `a = b =` as "b": a base64 token must be quoted. */
+static void test_parse_second_equals_outside_quotes_fails(void **state)
+{
+  struct imc_auth a;
+
+  (void)state;
+  parse_fails("type = x; password = " SECRET "==; host = h", IMC_AUTH_CLIENT, IMC_E_PARSE,
+              "t.dat:1:28: a second '=' outside quotes: quote a value that holds '='");
+  parse_fails("type = x; token = " SECRET " =", IMC_AUTH_CLIENT, IMC_E_PARSE,
+              "t.dat:1:26: a second '=' outside quotes: quote a value that holds '='");
+  parse_ok("type = x; password = 'YWJj=='; token = a\"=\"b; 'k=1' = v", &a);
   assert_string_equal(val(&a, 0, "password"), "YWJj==");
   assert_string_equal(val(&a, 0, "token"), "a=b");
+  assert_string_equal(val(&a, 0, "k=1"), "v");
   imc_auth_cleanup(&a);
 }
-
 static void test_parse_backslash_n_becomes_newline(void **state)
 {
   struct imc_auth a;
@@ -229,32 +257,53 @@ static void test_parse_backslash_n_becomes_newline(void **state)
   imc_auth_cleanup(&a);
 }
 
-static void test_parse_accepts_empty_values(void **state)
+/* Python's split drops a blank last part unless the item holds a quote: `a =` is no item for
+ * IM (and the rest of its line is lost), `a = ''` is the empty value. */
+static void test_parse_empty_value_needs_quotes(void **state)
 {
   struct imc_auth a;
 
   (void)state;
-  parse_ok("type = x; a = ; b = ''; c = \"\"; d =", &a);
+  parse_ok("type = x; b = ''; c = \"\"; d = '   '; 'e' =", &a);
   assert_int_equal(a.entries[0].n, 5);
-  assert_string_equal(val(&a, 0, "a"), "");
   assert_string_equal(val(&a, 0, "b"), "");
   assert_string_equal(val(&a, 0, "c"), "");
   assert_string_equal(val(&a, 0, "d"), "");
+  assert_string_equal(val(&a, 0, "e"), "");
   imc_auth_cleanup(&a);
+  parse_fails("type = x; a = ; password = " SECRET, IMC_AUTH_CLIENT, IMC_E_PARSE,
+              "t.dat:1:13: no value after '=' (write '' for an empty value)");
+  parse_fails("type = x\ntype = y; d =", IMC_AUTH_CLIENT, IMC_E_PARSE,
+              "t.dat:2:13: no value after '=' (write '' for an empty value)");
 }
-
-static void test_parse_skips_empty_items(void **state)
+/* Blank items at the end of a line change nothing in IM either. */
+static void test_parse_trailing_empty_items_are_nothing(void **state)
 {
   struct imc_auth a;
 
   (void)state;
-  parse_ok(";type = x;; ;a = 1;  ;\n", &a);
-  assert_int_equal(a.n, 1);
-  assert_int_equal(a.entries[0].n, 2);
-  assert_string_equal(val(&a, 0, "a"), "1");
+  parse_ok("type = x;\ntype = y; ;  ;\ntype = 'z';;\n", &a);
+  assert_int_equal(a.n, 3);
+  for (size_t i = 0; i < 3; i++)
+    assert_int_equal(a.entries[i].n, 1);
+  assert_string_equal(val(&a, 2, "type"), "z");
   imc_auth_cleanup(&a);
 }
 
+/* IM stops reading a line at a blank item: what follows it would be lost. */
+static void test_parse_empty_item_before_another_fails(void **state)
+{
+  (void)state;
+  parse_fails(";type = x", IMC_AUTH_CLIENT, IMC_E_PARSE,
+              "t.dat:1:1: empty item: IM ignores the rest of the line after it (remove the "
+              "extra ';')");
+  parse_fails("type = x;; password = " SECRET, IMC_AUTH_CLIENT, IMC_E_PARSE,
+              "t.dat:1:10: empty item: IM ignores the rest of the line after it (remove the "
+              "extra ';')");
+  parse_fails("type = w\n  type = x;  ; password = " SECRET, IMC_AUTH_CLIENT, IMC_E_PARSE,
+              "t.dat:2:12: empty item: IM ignores the rest of the line after it (remove the "
+              "extra ';')");
+}
 static void test_parse_later_duplicate_key_replaces_value(void **state)
 {
   struct imc_auth a;
@@ -688,6 +737,233 @@ static void test_values_like_file_but_not_file_refs_are_kept(void **state)
   imc_auth_cleanup(&a);
 }
 
+/* --- command() ---------------------------------------------------------------------------- */
+
+/* Writes an executable shell script; path receives its name.  The caller unlinks it. */
+static void write_script(const char *body, char path[64])
+{
+  char text[512];
+
+  snprintf(text, sizeof text, "#!/bin/sh\n%s\n", body);
+  write_temp(text, strlen(text), path);
+  assert_int_equal(chmod(path, 0700), 0);
+}
+
+/* Parses `type = x; password = command(CMD)` on the client, expecting failure with code and
+ * exactly the message fmt gives (its arguments usually name cmd again). */
+static void command_fails(const char *cmd, int code, const char *fmt, ...) IMC_PRINTF(3, 4);
+
+static void command_fails(const char *cmd, int code, const char *fmt, ...)
+{
+  char text[256], want[512];
+  va_list ap;
+
+  snprintf(text, sizeof text, "type = x; password = command(%s)", cmd);
+  va_start(ap, fmt);
+  vsnprintf(want, sizeof want, fmt, ap);
+  va_end(ap);
+  parse_fails(text, IMC_AUTH_CLIENT, code, want);
+}
+
+/* No child of the test is left running or unreaped. */
+static void assert_no_child(void)
+{
+  errno = 0;
+  assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+  assert_int_equal(errno, ECHILD);
+}
+
+static void test_client_runs_command_reference(void **state)
+{
+  struct imc_auth a;
+
+  (void)state;
+  parse_ok("type = x; password = command(/bin/echo " SECRET "); host = h", &a);
+  assert_string_equal(val(&a, 0, "password"), SECRET);
+  assert_string_equal(val(&a, 0, "host"), "h");
+  imc_auth_cleanup(&a);
+  /* Quotes keep `;` in the command; they are gone before the test for command(...). */
+  parse_ok("type = x; password = 'command(/bin/echo a;b)'", &a);
+  assert_string_equal(val(&a, 0, "password"), "a;b");
+  imc_auth_cleanup(&a);
+  assert_no_child();
+}
+
+/* A name without '/' is looked up in PATH, as Popen does. */
+static void test_client_command_found_in_path(void **state)
+{
+  struct imc_auth a;
+
+  (void)state;
+  parse_ok("type = x; token = command(echo t0k)", &a);
+  assert_string_equal(val(&a, 0, "token"), "t0k");
+  imc_auth_cleanup(&a);
+}
+
+/* im-client: cmd.split(' '), no shell: two spaces make an empty argument, and shell syntax
+ * is passed as it is. */
+static void test_client_command_splits_on_single_spaces(void **state)
+{
+  struct imc_auth a;
+
+  (void)state;
+  parse_ok("type = x; a = command(/bin/echo  x); b = command(/bin/echo $HOME|*)", &a);
+  assert_string_equal(val(&a, 0, "a"), " x");
+  assert_string_equal(val(&a, 0, "b"), "$HOME|*");
+  imc_auth_cleanup(&a);
+}
+
+/* Every newline goes, not only the last one; other blanks stay. */
+static void test_client_command_removes_every_newline(void **state)
+{
+  char path[64], text[128];
+  struct imc_auth a;
+
+  (void)state;
+  write_script("printf ' l1\\nl2\\r\\n\\n'", path);
+  snprintf(text, sizeof text, "type = x; private_key = command(%s)", path);
+  parse_ok(text, &a);
+  assert_string_equal(val(&a, 0, "private_key"), " l1l2\r");
+  imc_auth_cleanup(&a);
+  unlink(path);
+}
+
+static void test_client_command_with_no_output_gives_empty_value(void **state)
+{
+  struct imc_auth a;
+
+  (void)state;
+  parse_ok("type = x; password = command(/bin/true)", &a);
+  assert_string_equal(val(&a, 0, "password"), "");
+  imc_auth_cleanup(&a);
+}
+
+/* im-client quotes the error output of a failed command, or else its output: here only the
+ * error output, since the output may be the secret. */
+static void test_client_failing_command_shows_error_output_only(void **state)
+{
+  char path[64];
+
+  (void)state;
+  write_script("echo " SECRET "\necho 'no such\tentry' >&2\necho more >&2\nexit 3", path);
+  command_fails(path, IMC_E_IO,
+                "t.dat:1:22: Failed to get auth value of \"password\" using command %s: no such "
+                "entry more", path);
+  unlink(path);
+  assert_no_child();
+}
+
+static void test_client_failing_command_without_error_output_gives_status(void **state)
+{
+  char path[64];
+
+  (void)state;
+  write_script("echo " SECRET "\nexit 3", path);
+  command_fails(path, IMC_E_IO,
+                "t.dat:1:22: Failed to get auth value of \"password\" using command %s: exit "
+                "status 3", path);
+  unlink(path);
+  command_fails("/bin/false", IMC_E_IO,
+                "t.dat:1:22: Failed to get auth value of \"password\" using command "
+                "/bin/false: exit status 1");
+  write_script("echo " SECRET "\nkill -9 $$", path);
+  command_fails(path, IMC_E_IO,
+                "t.dat:1:22: Failed to get auth value of \"password\" using command %s: killed "
+                "by signal 9", path);
+  unlink(path);
+  assert_no_child();
+}
+
+static void test_client_missing_command_fails(void **state)
+{
+  (void)state;
+  command_fails("/nonexistent/imc/get-secret --id 1", IMC_E_IO,
+                "t.dat:1:22: Failed to get auth value of \"password\" using command "
+                "/nonexistent/imc/get-secret --id 1: No such file or directory");
+  command_fails("imc-no-such-command-in-path", IMC_E_IO,
+                "t.dat:1:22: Failed to get auth value of \"password\" using command "
+                "imc-no-such-command-in-path: No such file or directory");
+  command_fails(" /bin/echo", IMC_E_IO,
+                "t.dat:1:22: Failed to get auth value of \"password\" using command  "
+                "/bin/echo: No such file or directory");
+  assert_no_child();
+}
+
+static void test_client_command_with_empty_text_fails(void **state)
+{
+  (void)state;
+  parse_fails("type = x; password = command()", IMC_AUTH_CLIENT, IMC_E_PARSE,
+              "t.dat:1:22: the command() of \"password\" names no command");
+}
+
+/* An endless output is cut at the file() limit: the command is killed and reaped. */
+static void test_client_command_huge_output_fails(void **state)
+{
+  (void)state;
+  command_fails("/usr/bin/yes y", IMC_E_TOOBIG,
+                "t.dat:1:22: the output of command /usr/bin/yes y for \"password\" is larger "
+                "than 1048576 bytes");
+  assert_no_child();
+}
+
+static void test_client_command_output_not_text_fails(void **state)
+{
+  char path[64];
+
+  (void)state;
+  write_script("printf '" SECRET "\\377'", path);
+  command_fails(path, IMC_E_AUTH,
+                "t.dat:1:22: the output of command %s for \"password\" is not UTF-8 text", path);
+  unlink(path);
+}
+
+static void test_client_runs_command_in_json(void **state)
+{
+  struct imc_auth a;
+
+  (void)state;
+  parse_ok("[{\"type\": \"Kubernetes\", \"token\": \"command(/bin/echo tok)\"}]", &a);
+  assert_string_equal(val(&a, 0, "token"), "tok");
+  imc_auth_cleanup(&a);
+}
+
+/* The server runs nothing a caller names: the command would show that it ran. */
+static void test_server_refuses_command_reference(void **state)
+{
+  char mark[64], text[160];
+
+  (void)state;
+  snprintf(mark, sizeof mark, "/tmp/imc-auth-test-ran-%ld", (long)getpid());
+  unlink(mark);
+  snprintf(text, sizeof text, "type = x; password = command(/usr/bin/touch %s)", mark);
+  parse_fails(text, IMC_AUTH_SERVER, IMC_E_AUTH,
+              "t.dat:1:22: the value of \"password\" is a command() reference: command() "
+              "references are not allowed in auth data sent to the server");
+  snprintf(text, sizeof text, "[{\"type\": \"x\", \"token\": \"command(/usr/bin/touch %s)\"}]",
+           mark);
+  parse_fails(text, IMC_AUTH_SERVER, IMC_E_AUTH,
+              "t.dat:1:2: the value of \"token\" is a command() reference: command() "
+              "references are not allowed in auth data sent to the server");
+  assert_int_equal(access(mark, F_OK), -1);
+  assert_no_child();
+}
+
+static void test_values_like_command_but_not_refs_are_kept(void **state)
+{
+  struct imc_auth a;
+  struct imc_err err;
+
+  (void)state;
+  imc_auth_init(&a);
+  assert_int_equal(parse("type = x; a = command(x; b = my_command(x); c = Command(x)",
+                         IMC_AUTH_SERVER, &a, &err),
+                   0);
+  assert_string_equal(val(&a, 0, "a"), "command(x");
+  assert_string_equal(val(&a, 0, "b"), "my_command(x)");
+  assert_string_equal(val(&a, 0, "c"), "Command(x)");
+  imc_auth_cleanup(&a);
+}
+
 /* --- lookups ------------------------------------------------------------------------------ */
 
 static const char lookup_text[] =
@@ -1076,6 +1352,17 @@ static void test_parse_without_memory_fails_cleanly(void **state)
   unlink(path);
 }
 
+/* Each allocation in turn fails while a command is resolved: a clean error, no leak, and
+ * the child reaped whenever it started. */
+static void test_command_without_memory_fails_cleanly(void **state)
+{
+  (void)state;
+  parse_under_failures("type = x; a = 1; b = 2; c = 3\n"
+                       "type = y; password = command(/bin/echo  p w); user = u\n",
+                       2);
+  assert_no_child();
+}
+
 static void test_parse_file_without_memory_fails_cleanly(void **state)
 {
   unsigned long n;
@@ -1173,11 +1460,13 @@ int main(void)
     cmocka_unit_test(test_parse_double_quotes_protect_semicolon_and_equals),
     cmocka_unit_test(test_parse_matches_im_unit_test),
     cmocka_unit_test(test_parse_quotes_are_removed_wherever_they_are),
-    cmocka_unit_test(test_parse_quotes_keep_enclosed_spaces),
-    cmocka_unit_test(test_parse_splits_on_first_equals),
+    cmocka_unit_test(test_parse_strips_blanks_inside_quotes_as_im),
+    cmocka_unit_test(test_parse_strips_python_whitespace),
+    cmocka_unit_test(test_parse_second_equals_outside_quotes_fails),
     cmocka_unit_test(test_parse_backslash_n_becomes_newline),
-    cmocka_unit_test(test_parse_accepts_empty_values),
-    cmocka_unit_test(test_parse_skips_empty_items),
+    cmocka_unit_test(test_parse_empty_value_needs_quotes),
+    cmocka_unit_test(test_parse_trailing_empty_items_are_nothing),
+    cmocka_unit_test(test_parse_empty_item_before_another_fails),
     cmocka_unit_test(test_parse_later_duplicate_key_replaces_value),
     cmocka_unit_test(test_parse_hash_after_value_is_part_of_value),
     cmocka_unit_test(test_parse_accepts_crlf_and_cr_line_ends),
@@ -1210,6 +1499,20 @@ int main(void)
     cmocka_unit_test(test_client_file_not_text_fails),
     cmocka_unit_test(test_server_refuses_file_reference),
     cmocka_unit_test(test_values_like_file_but_not_file_refs_are_kept),
+    cmocka_unit_test(test_client_runs_command_reference),
+    cmocka_unit_test(test_client_command_found_in_path),
+    cmocka_unit_test(test_client_command_splits_on_single_spaces),
+    cmocka_unit_test(test_client_command_removes_every_newline),
+    cmocka_unit_test(test_client_command_with_no_output_gives_empty_value),
+    cmocka_unit_test(test_client_failing_command_shows_error_output_only),
+    cmocka_unit_test(test_client_failing_command_without_error_output_gives_status),
+    cmocka_unit_test(test_client_missing_command_fails),
+    cmocka_unit_test(test_client_command_with_empty_text_fails),
+    cmocka_unit_test(test_client_command_huge_output_fails),
+    cmocka_unit_test(test_client_command_output_not_text_fails),
+    cmocka_unit_test(test_client_runs_command_in_json),
+    cmocka_unit_test(test_server_refuses_command_reference),
+    cmocka_unit_test(test_values_like_command_but_not_refs_are_kept),
     cmocka_unit_test(test_by_id_returns_first_match),
     cmocka_unit_test(test_get_returns_null_for_missing_key),
     cmocka_unit_test(test_next_of_type_walks_entries_in_order),
@@ -1230,6 +1533,7 @@ int main(void)
     cmocka_unit_test(test_to_json_past_limit_leaves_buffer_unchanged),
     cmocka_unit_test(test_to_json_rejects_invalid_utf8_from_code),
     cmocka_unit_test(test_parse_without_memory_fails_cleanly),
+    cmocka_unit_test(test_command_without_memory_fails_cleanly),
     cmocka_unit_test(test_parse_file_without_memory_fails_cleanly),
     cmocka_unit_test(test_to_json_without_memory_fails_cleanly),
     cmocka_unit_test(test_entry_set_without_memory_keeps_entry),

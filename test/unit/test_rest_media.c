@@ -8,7 +8,6 @@
 
 #include <cmocka.h>
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -477,76 +476,6 @@ static void test_date_long_text_is_refused(void **state)
   assert_false(is_date(text));
 }
 
-/* --- floats ------------------------------------------------------------------------------- */
-
-static const char *repr(double v)
-{
-  static char out[40];
-
-  rest_float_repr(v, out, sizeof out);
-  return out;
-}
-
-static void test_float_repr_integral_values_end_in_point_zero(void **state)
-{
-  assert_string_equal(repr(512.0), "512.0");
-  assert_string_equal(repr(0.0), "0.0");
-  assert_string_equal(repr(-0.0), "-0.0");
-  assert_string_equal(repr(1e15), "1000000000000000.0");
-  assert_string_equal(repr(9007199254740992.0), "9007199254740992.0");
-  assert_string_equal(repr(9999999999999998.0), "9999999999999998.0");
-}
-
-static void test_float_repr_shortest_round_trip_digits(void **state)
-{
-  assert_string_equal(repr(0.1), "0.1");
-  assert_string_equal(repr(123.456), "123.456");
-  assert_string_equal(repr(-2.5), "-2.5");
-  assert_string_equal(repr(0.1 + 0.2), "0.30000000000000004");
-  assert_string_equal(repr(1.0 / 3.0), "0.3333333333333333");
-  assert_string_equal(repr(0.0001), "0.0001");
-  assert_string_equal(repr(0.00012), "0.00012");
-}
-
-static void test_float_repr_exponent_forms(void **state)
-{
-  assert_string_equal(repr(1e16), "1e+16");
-  assert_string_equal(repr(1e22), "1e+22");
-  assert_string_equal(repr(1e-5), "1e-05");
-  assert_string_equal(repr(-1e-7), "-1e-07");
-  assert_string_equal(repr(12345678901234567890.0), "1.2345678901234567e+19");
-  assert_string_equal(repr(1.5e300), "1.5e+300");
-  assert_string_equal(repr(1.7976931348623157e308), "1.7976931348623157e+308");
-  assert_string_equal(repr(5e-324), "5e-324");
-}
-
-static void test_float_repr_non_finite(void **state)
-{
-  assert_string_equal(repr(NAN), "nan");
-  assert_string_equal(repr(INFINITY), "inf");
-  assert_string_equal(repr(-INFINITY), "-inf");
-}
-
-static void test_float_repr_longest_fits_25_bytes(void **state)
-{
-  char out[25];
-
-  rest_float_repr(-2.2250738585072014e-308, out, sizeof out);
-  assert_string_equal(out, "-2.2250738585072014e-308");
-}
-
-static void test_float_repr_small_buffer_stays_terminated(void **state)
-{
-  char out[6];
-
-  memset(out, 'x', sizeof out);
-  rest_float_repr(-1.7976931348623157e308, out, sizeof out);
-  assert_non_null(memchr(out, '\0', sizeof out));
-  out[0] = 'x';
-  rest_float_repr(1.0, out, 1);
-  assert_int_equal(out[0], '\0');
-}
-
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -593,12 +522,6 @@ int main(void)
     cmocka_unit_test(test_date_out_of_range_parts_are_refused),
     cmocka_unit_test(test_date_malformed_text_is_refused),
     cmocka_unit_test(test_date_long_text_is_refused),
-    cmocka_unit_test(test_float_repr_integral_values_end_in_point_zero),
-    cmocka_unit_test(test_float_repr_shortest_round_trip_digits),
-    cmocka_unit_test(test_float_repr_exponent_forms),
-    cmocka_unit_test(test_float_repr_non_finite),
-    cmocka_unit_test(test_float_repr_longest_fits_25_bytes),
-    cmocka_unit_test(test_float_repr_small_buffer_stays_terminated),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -213,6 +213,13 @@ int imc_config_load_file(struct imc_config *cfg, const char *path, struct imc_er
 int imc_config_load_optional(struct imc_config *cfg, const char *path, bool *found,
                              struct imc_err *err);
 
+/* Reads the values of names (NULL-terminated) from section of the INI file at path as Python's
+ * RawConfigParser does (names ignore case, [DEFAULT] fills in, no interpolation): values[i]
+ * receives a copy (caller frees with imc_free) or NULL when absent.  For im-client's
+ * im_client.cfg.  Errors name path:line:col; on error every values[i] is NULL. */
+int imc_ini_values(const char *path, const char *section, const char *const *names,
+                   char **values, struct imc_err *err);
+
 /* Applies IMC_<NAME>=value entries of envp (a NULL-terminated array as environ; NULL is
  * none), NAME in IM's spelling and upper case, values read as in the file (no interpolation).
  * IM's own IM_DATA_DB is read too, below IMC_DATA_DB.  Other IMC_ variables are left alone,

@@ -196,10 +196,57 @@ int imc_cloud_images(struct imc_engine *e, const char *cloud_id,
                      struct imc_image **images, size_t *n, struct imc_err *err);
 int imc_cloud_quotas(struct imc_engine *e, const char *cloud_id, const struct imc_auth *auth,
                      struct imc_quota quotas[IMC_MAX_QUOTAS], size_t *n, struct imc_err *err);
+/* IM's JSON of those answers: [{"uri": U, "name": N}, ...] (a missing name is "", bytes that
+ * are not UTF-8 become '?') and {NAME: {"used": U, "limit": L}, ...}.  NULL when out of
+ * memory; caller decrefs. */
+json_t *imc_images_json(const struct imc_image *images, size_t n);
+json_t *imc_quotas_json(const struct imc_quota *quotas, size_t n);
 /* What doc would take, per cloud, without launching anything: IM's EstimateResources JSON
  * ({cloud_id: {cloudType, cloudEndpoint, compute: [...], storage: [...]}}).  Caller decrefs. */
 int imc_estimate(struct imc_engine *e, const struct imc_doc *doc, const struct imc_auth *auth,
                  json_t **out, struct imc_err *err);
+
+/* One VM of the infrastructure a plan is made against. */
+struct imc_preview_vm {
+  unsigned id;
+  /* Its document as GetVMInfo gives it (borrowed): the system it was deployed from is the
+   * document's last system, whose `provider.type` (and `provider.host`, when given) name the
+   * cloud it runs on. */
+  const struct imc_doc *info;
+};
+
+/* `imc plan`: what doc would do, with nothing launched, stored or changed anywhere; only the
+ * clouds' read-only calls (concrete, list_images) run, as in imc_estimate.
+ *
+ * current NULL: doc creates a new infrastructure (CreateInfrastructure).  Otherwise current is
+ * the infrastructure's document as GetInfrastructureRADL gives it and vms (nvms of them) its
+ * VMs as GetInfrastructureInfo lists them, and doc is the desired state: references in doc
+ * are completed from current (IM's complete_radl), and for each system the VMs to create are
+ * the VMs doc deploys minus the VMs of that system now (taken from doc's first deploys of it,
+ * so new VMs go where its last deploys say); a system with more VMs now than doc deploys
+ * (none when doc does not deploy it) loses its newest VMs, as IM's RemoveResource of the
+ * highest ids; a system whose definition in doc differs from current's lists the feature
+ * changes and its VMs that stay (IM changes them with AlterVM, one VM at a time).  New VMs on
+ * a private network that VMs of a known cloud already use go to that cloud, as AddResource.
+ *
+ * *out (caller decrefs), see doc/cli.md §plan:
+ *   {"new_infrastructure": bool,
+ *    "networks": [{"network", "action": "create"|"none"|"ignored", "public", "provider_id",
+ *                  "outports": [{"protocol", "cidr", "remote_port", "local_port"} or
+ *                               {"protocol", "cidr", "port_min", "port_max"}]}],
+ *    "systems": [{"system", "action": "create"|"update"|"remove"|"none", "vms_now",
+ *                 "vms_wanted", "create", "remove_vms": [newest first], "alter_vms",
+ *                 "changes": [{"feature", "old", "new"}],
+ *                 "deploys": [{"count", "group", "cloud": {"id", "type", "host"}, "image",
+ *                              "flavour", "cpu", "memory_mb", "disk_gb",
+ *                              "gpu": {"count", "vendor", "model"} or null}]}],
+ *    "summary": {"create", "change", "remove"}}   (counts of VMs)
+ * Errors: those of caller_identify (IMC_E_AUTH), a document error (IMC_E_INVAL, with
+ * FILE:LINE:COL), plan_make's (IMC_E_CLOUD "No cloud provider available: ..." naming why each
+ * cloud does not fit, IMC_E_AUTH when the auth data has no cloud this build serves). */
+int imc_preview(struct imc_engine *e, const struct imc_doc *doc, const struct imc_doc *current,
+                const struct imc_preview_vm *vms, size_t nvms, const struct imc_auth *auth,
+                json_t **out, struct imc_err *err);
 /* IM's GetStats: one object per infrastructure of the caller (of everyone for an admin)
  * created between the dates ("YYYY-MM-DD"; NULL: unbounded), deleted ones included. */
 int imc_stats(struct imc_engine *e, const char *init_date, const char *end_date,

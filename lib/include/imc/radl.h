@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "imc/buf.h"
 #include "imc/err.h"
 #include "imc/model.h"
@@ -115,5 +117,27 @@ int radl_outports_parse(const char *text, struct radl_outport **out, size_t *n,
                         struct imc_err *err);
 /* "tcp", "udp", "icmp". */
 const char *radl_proto_name(enum radl_proto proto);
+
+/* --- one feature's value, as IM hands it out ------------------------------------------ */
+
+/* IM's getValue() of f as JSON, what GetVMProperty and GET .../vms/N/PROP answer: a number
+ * with a unit in base units (an integer stays an integer: 512M is 512000000, 1.5K is
+ * 1500.0), a string, a list of strings, and for `contains` an object of the inner features
+ * (a range gives its lower bound; a nested `contains` an object by item name).  Bytes that
+ * are not UTF-8 become '?'.  Returns a new reference (the caller json_decref()s it), or NULL
+ * when out of memory or nested deeper than the parser allows. */
+json_t *radl_feature_json(const struct imc_feature *f);
+
+/* Appends Python's str() of v to out, as IM's "%s" prints a getValue() result and
+ * im-client prints a property: a string as it is, integers in decimal, reals as
+ * radl_float_repr, true/false/null as True/False/None, lists and objects as Python's list
+ * and dict (each item as repr(): 'a', "it's", '\n').  Failures stay in out's sticky error
+ * (IMC_E_TOOBIG also for a value nested deeper than 64 levels). */
+void radl_py_str(const json_t *v, struct imc_buf *out);
+
+/* Python's repr() of a float into out (size bytes, always NUL-terminated; a short buffer
+ * gets a prefix; 25 bytes hold any value): the fewest digits that read back as v, "512.0",
+ * "0.1", "1e+16", "1e-05", "nan", "inf", "-inf". */
+void radl_float_repr(double v, char *out, size_t size);
 
 #endif
