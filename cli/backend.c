@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* What the server backends share: reading the VM ids and states servers answer with. */
+/* What the backends share: opening the one the options name, reading the VM ids and states
+ * servers answer with. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
+#include "cli.h"
 #include "imc/alloc.h"
 
 bool cli_parse_vm_id(const char *text, unsigned *out)
@@ -44,4 +46,15 @@ void cli_state_add(struct imc_infra_state *st, unsigned vm, enum imc_vm_state st
   st->vm_ids[at] = vm;
   st->vm_states[at] = state;
   st->n++;
+}
+
+int cli_backend_open(const struct imc_auth *auth, struct cli_backend *out, struct imc_err *err)
+{
+  const struct cli_global *g = &cli_global;
+
+  if (g->rest_url && !g->local)
+    return cli_backend_rest(g->rest_url, auth, g->verify, out, err);
+  if (g->xmlrpc_url && !g->local)
+    return cli_backend_xmlrpc(g->xmlrpc_url, auth, g->verify, out, err);
+  return cli_backend_local(auth, out, err);
 }

@@ -61,11 +61,13 @@ static int l_list(void *ctx, const char *filter, struct imc_strs *ids, struct im
   return imc_infra_list(l->engine, l->auth, filter, ids, err);
 }
 
-static int l_create(void *ctx, const struct imc_doc *doc, const char *text, size_t len,
+static int l_create(void *ctx, const struct imc_doc *doc, const char *text, size_t len, bool async,
                     char id[IMC_INFRA_ID_MAX], struct imc_err *err)
 {
   struct local *l = ctx;
 
+  /* In-process work ends with the process: local mode always waits (--detach runs it in a
+   * background worker instead). */
   return imc_infra_create(l->engine, doc, l->auth, false, id, err);
 }
 
@@ -131,6 +133,155 @@ static int l_version(void *ctx, struct imc_buf *out, struct imc_err *err)
   return 0;
 }
 
+static int l_add(void *ctx, const char *id, const struct imc_doc *doc, const char *text, size_t len,
+                 int context, struct imc_vm_ids *vms, struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return imc_infra_add(l->engine, id, doc, l->auth, context != 0, vms, err);
+}
+
+static int l_remove(void *ctx, const char *id, const struct imc_vm_ids *vms, int context,
+                    struct imc_err *err)
+{
+  struct local *l = ctx;
+  unsigned removed = 0;
+
+  return imc_infra_remove(l->engine, id, vms->v, vms->n, l->auth, context != 0, &removed, err);
+}
+
+static int l_alter(void *ctx, const char *id, unsigned vm, const struct imc_doc *doc,
+                   const char *text, size_t len, struct imc_buf *out, struct imc_err *err)
+{
+  struct local *l = ctx;
+  struct imc_doc *res = NULL;
+  int r = imc_vm_alter(l->engine, id, vm, doc, l->auth, &res, err);
+
+  return r ? r : print_doc(res, out, err);
+}
+
+static int l_reconfigure(void *ctx, const char *id, const struct imc_doc *doc, const char *text,
+                         size_t len, const struct imc_vm_ids *vms, struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return imc_infra_reconfigure(l->engine, id, doc, vms->v, vms->n, l->auth, err);
+}
+
+static int l_power(void *ctx, const char *id, const unsigned *vm, enum imc_power op,
+                   struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return vm ? imc_vm_power(l->engine, id, *vm, op, l->auth, err)
+            : imc_infra_power(l->engine, id, op, l->auth, err);
+}
+
+static int l_vm_property(void *ctx, const char *id, unsigned vm, const char *name,
+                         struct imc_buf *out, struct imc_err *err)
+{
+  struct local *l = ctx;
+  struct imc_feature *f = NULL;
+  json_t *v;
+  int r = imc_vm_property(l->engine, id, vm, name, l->auth, &f, err);
+
+  if (r)
+    return r;
+  if ((v = radl_feature_json(f)))
+    radl_py_str(v, out);
+  json_decref(v);
+  imc_feature_free(f);
+  return v && !imc_buf_err(out) ? 0 : imc_fail(err, IMC_E_NOMEM, "out of memory");
+}
+
+static int l_vm_contmsg(void *ctx, const char *id, unsigned vm, struct imc_buf *out,
+                        struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return imc_vm_contmsg(l->engine, id, vm, l->auth, out, err);
+}
+
+static int l_outputs(void *ctx, const char *id, json_t **out, struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return imc_infra_outputs(l->engine, id, l->auth, out, err);
+}
+
+static int l_export(void *ctx, const char *id, bool delete_it, struct imc_buf *out,
+                    struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return imc_infra_export(l->engine, id, l->auth, delete_it, out, err);
+}
+
+static int l_import(void *ctx, const char *text, size_t len, char id[IMC_INFRA_ID_MAX],
+                    struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return imc_infra_import(l->engine, text, len, l->auth, id, err);
+}
+
+static int l_cloud_images(void *ctx, const char *cloud_id, json_t **out, struct imc_err *err)
+{
+  struct local *l = ctx;
+  struct imc_image *images = NULL;
+  size_t n = 0;
+  int r = imc_cloud_images(l->engine, cloud_id, NULL, l->auth, &images, &n, err);
+
+  if (r == 0 && !(*out = imc_images_json(images, n)))
+    r = imc_fail(err, IMC_E_NOMEM, "out of memory");
+  imc_images_free(images, n);
+  return r;
+}
+
+static int l_cloud_quotas(void *ctx, const char *cloud_id, json_t **out, struct imc_err *err)
+{
+  struct local *l = ctx;
+  struct imc_quota quotas[IMC_MAX_QUOTAS];
+  size_t n = 0;
+  int r = imc_cloud_quotas(l->engine, cloud_id, l->auth, quotas, &n, err);
+
+  if (r == 0 && !(*out = imc_quotas_json(quotas, n)))
+    r = imc_fail(err, IMC_E_NOMEM, "out of memory");
+  return r;
+}
+
+static int l_estimate(void *ctx, const struct imc_doc *doc, const char *text, size_t len,
+                      json_t **out, struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return imc_estimate(l->engine, doc, l->auth, out, err);
+}
+
+static int l_stats(void *ctx, const char *init_date, const char *end_date, json_t **out,
+                   struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return imc_stats(l->engine, init_date, end_date, l->auth, out, err);
+}
+
+static int l_change_auth(void *ctx, const char *id, const struct imc_auth_entry *new_im,
+                         bool overwrite, struct imc_err *err)
+{
+  struct local *l = ctx;
+  struct imc_auth one = {.entries = (struct imc_auth_entry *)new_im, .n = 1, .cap = 1};
+
+  return imc_infra_change_auth(l->engine, id, &one, overwrite, l->auth, err);
+}
+
+static int l_owners(void *ctx, const char *id, struct imc_strs *names, struct imc_err *err)
+{
+  struct local *l = ctx;
+
+  return imc_infra_owners(l->engine, id, l->auth, names, err);
+}
+
 static void l_close(void *ctx)
 {
   struct local *l = ctx;
@@ -166,7 +317,32 @@ out:
     l_close(l);
     return r;
   }
-  *out = (struct cli_backend){l,         l_list,    l_create,  l_destroy, l_info, l_vm_radl,
-                              l_radl,    l_contmsg, l_state,   l_version, l_close};
+  *out = (struct cli_backend){.ctx = l,
+                              .list = l_list,
+                              .create = l_create,
+                              .destroy = l_destroy,
+                              .info = l_info,
+                              .vm_radl = l_vm_radl,
+                              .radl = l_radl,
+                              .contmsg = l_contmsg,
+                              .state = l_state,
+                              .version = l_version,
+                              .close = l_close,
+                              .add = l_add,
+                              .remove = l_remove,
+                              .alter = l_alter,
+                              .reconfigure = l_reconfigure,
+                              .power = l_power,
+                              .vm_property = l_vm_property,
+                              .vm_contmsg = l_vm_contmsg,
+                              .outputs = l_outputs,
+                              .export_data = l_export,
+                              .import_data = l_import,
+                              .cloud_images = l_cloud_images,
+                              .cloud_quotas = l_cloud_quotas,
+                              .estimate = l_estimate,
+                              .stats = l_stats,
+                              .change_auth = l_change_auth,
+                              .owners = l_owners};
   return 0;
 }

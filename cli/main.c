@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* imc: the dispatcher.  Global options first (imc's own and im-client's), then one command
- * looked up in a table, or one of im-client's operations (local.c); each command parses the
+ * looked up in a table, or one of im-client's operations (ops.c); each command parses the
  * rest of the line itself. */
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
-#include <stdarg.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,14 +18,14 @@ static int help_run(int argc, char **argv);
 static void help_help(FILE *f);
 
 static const struct cli_cmd commands[] = {
+  {"plan", cli_plan_run, cli_plan_help, "show what a document would create, change or remove"},
   {"radl", cli_radl_run, cli_radl_help, "check, format and convert RADL documents"},
   {"help", help_run, help_help, "show the help of imc or of one command"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-static const char global_usage[] =
-  "Usage: imc [--help] [--version] [-a FILE] [-u|-r URL] [-q] [-f] [-y] COMMAND [ARGS...]\n";
+static const char global_usage[] = "Usage: imc [OPTIONS] COMMAND [ARGS...]\n";
 
 static const struct cli_cmd *find_cmd(const char *name)
 {
@@ -46,17 +45,9 @@ static void main_help(FILE *f)
     fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
   fputc('\n', f);
   cli_local_help(f);
-  fputs("\nGlobal options:\n"
-        "  -h, --help     show this help and exit\n"
-        "  -V, --version  print imc's version and exit\n"
-        "  -a, --auth_file FILE  IM's auth file\n"
-        "  -q, --quiet    im-client's quiet output\n"
-        "  -f, --force    destroy even when a cloud deletion fails\n"
-        "  -y, --yes      destroy without asking\n"
-        "  -r, --rest-url URL  an IM server's REST API instead of the local store\n"
-        "  -v, --verify-ssl    check the server's TLS certificate\n"
-        "  -u, --xmlrpc-url URL  an IM server's XML-RPC API instead of the local store\n"
-        "\nRun 'imc help COMMAND' for the options of one command.\n"
+  fputc('\n', f);
+  cli_options_help(f);
+  fputs("\nRun 'imc help COMMAND' for the options of one command.\n"
         "Exit status: 0 success, 1 the operation failed, 2 usage error.\n",
         f);
 }
@@ -85,36 +76,6 @@ static int help_run(int argc, char **argv)
   return CLI_OK;
 }
 
-int cli_usage_error(const char *usage, const char *fmt, ...)
-{
-  va_list ap;
-
-  fputs("imc: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  if (usage)
-    fputs(usage, stderr);
-  return CLI_USAGE;
-}
-
-int cli_option_error(const char *usage, int c, char **argv)
-{
-  /* getopt_long has already moved optind past the offending word.  For a long option optopt
-   * holds its key, not a character the user typed, so the word itself is shown. */
-  const char *word = optind > 0 ? argv[optind - 1] : "?";
-  bool is_long = strncmp(word, "--", 2) == 0;
-
-  if (c == ':')
-    return cli_usage_error(usage, "option '%s' needs a value", word);
-  if (is_long && optopt)
-    return cli_usage_error(usage, "option '%s' takes no value", word);
-  if (!is_long && optopt > 0 && optopt < 256)
-    return cli_usage_error(usage, "unknown option '-%c'", optopt);
-  return cli_usage_error(usage, "unknown option '%s'", word);
-}
-
 void cli_out(const char *p, size_t n)
 {
   if (n)
@@ -135,62 +96,28 @@ static int finish(int status)
 
 int main(int argc, char **argv)
 {
-  static const struct option options[] = {
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {"auth_file", required_argument, NULL, 'a'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"force", no_argument, NULL, 'f'},
-    {"yes", no_argument, NULL, 'y'},
-    {"xmlrpc-url", required_argument, NULL, 'u'},
-    {"rest-url", required_argument, NULL, 'r'},
-    {"verify-ssl", no_argument, NULL, 'v'},
-    {NULL, 0, NULL, 0},
-  };
   const struct cli_cmd *cmd;
-  int c;
+  enum cli_parsed what;
+  int at, r;
 
-  opterr = 0;
-  /* '+': stop at the command's name, so that its options are left for it to parse. */
-  while ((c = getopt_long(argc, argv, "+:hVa:qfyu:r:v", options, NULL)) != -1) {
-    switch (c) {
-    case 'a':
-      cli_global.auth_file = optarg;
-      break;
-    case 'q':
-      cli_global.quiet = true;
-      break;
-    case 'f':
-      cli_global.force = true;
-      break;
-    case 'y':
-      cli_global.yes = true;
-      break;
-    case 'u':
-      cli_global.xmlrpc_url = optarg;
-      break;
-    case 'r':
-      cli_global.rest_url = optarg;
-      break;
-    case 'v':
-      cli_global.verify = true;
-      break;
-    case 'h':
-      main_help(stdout);
-      return finish(CLI_OK);
-    case 'V':
-      fputs("imc " IMC_VERSION "\n", stdout);
-      return finish(CLI_OK);
-    default:
-      return cli_option_error(global_usage, c, argv);
-    }
+  if ((r = cli_options_parse(argc, argv, &cli_global, &what, &at)) != CLI_OK)
+    return r;
+  if (what == CLI_PARSED_HELP) {
+    main_help(stdout);
+    return finish(CLI_OK);
   }
-  if (optind >= argc)
+  if (what == CLI_PARSED_VERSION) {
+    fputs("imc " IMC_VERSION "\n", stdout);
+    return finish(CLI_OK);
+  }
+  if (at >= argc)
     return cli_usage_error(global_usage, "no command given (try 'imc --help')");
-  if (cli_local_has(argv[optind]))
-    return finish(cli_local_run(argc - optind, argv + optind));
-  cmd = find_cmd(argv[optind]);
-  if (!cmd)
-    return cli_usage_error(global_usage, "unknown command '%s' (try 'imc --help')", argv[optind]);
-  return finish(cmd->run(argc - optind, argv + optind));
+  if (cli_local_has(argv[at]))
+    r = cli_local_run(argc - at, argv + at);
+  else if ((cmd = find_cmd(argv[at])))
+    r = cmd->run(argc - at, argv + at);
+  else
+    return cli_usage_error(global_usage, "unknown command '%s' (try 'imc --help')", argv[at]);
+  cli_options_free();
+  return finish(r);
 }

@@ -2,43 +2,47 @@
 /* im-client's operations: each prints what im-client 1.8.4 prints, so scripts that read its
  * output keep working, whichever backend answers: the engine in this process on the local
  * store (the default), or an IM server's XML-RPC (-u URL) or REST API (-r URL).  A failure
- * prints im-client's ERROR line on stderr and exits 1. */
+ * prints im-client's ERROR line on stderr and exits 1.  This file holds the table, the
+ * dispatcher and the helpers; the operations are in ops_get.c, ops_change.c, ops_wait.c and
+ * ops_ssh.c. */
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <jansson.h>
-
-#include "backend.h"
-#include "cli.h"
 #include "imc/alloc.h"
 #include "imc/radl.h"
+#include "ops_int.h"
 
 struct cli_global cli_global;
 
-/* im-client's usage checks for an operation: the auth file (every operation but getversion)
- * and the number of arguments. */
-static int check_args(int argc, size_t min, size_t max, const char *usage, bool need_auth)
+/* --- printing ------------------------------------------------------------------------------ */
+
+bool op_chatty(void)
 {
-  if (need_auth && !cli_global.auth_file)
-    return cli_usage_error(usage, "Auth file not specified (-a FILE)");
-  if ((size_t)(argc - 1) < min || (size_t)(argc - 1) > max)
-    return cli_usage_error(usage, "wrong number of arguments");
-  return CLI_OK;
+  return !cli_global.quiet && !cli_global.json;
 }
 
-/* Prints "WHAT: message" on stderr (im-client's ERROR line) and returns CLI_FAIL. */
-static int failed(const char *what, const struct imc_err *err)
+int op_failed_msg(const char *what, const char *msg)
 {
-  fprintf(stderr, "%s: %s\n", what, err->msg);
+  fprintf(stderr, "%s: %s\n", what, msg);
+  if (cli_global.json) {
+    json_t *e = json_pack("{s:s}", "error", msg);
+
+    op_print_json(e);
+  }
   return CLI_FAIL;
 }
 
-/* v (stolen) as Python's json.dumps(v, indent=4) prints it, as im-client's -q output. */
-static int print_json(json_t *v)
+int op_failed(const char *what, const struct imc_err *err)
 {
-  char *text = v ? json_dumps(v, JSON_INDENT(4) | JSON_PRESERVE_ORDER) : NULL;
+  return op_failed_msg(what, err->msg);
+}
+
+int op_print_json(json_t *v)
+{
+  char *text = v ? json_dumps(v, JSON_INDENT(4) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) : NULL;
 
   json_decref(v);
   if (!text) {
@@ -50,250 +54,268 @@ static int print_json(json_t *v)
   return CLI_OK;
 }
 
-static void print_buf(const struct imc_buf *b)
+void op_print_text(const char *text, size_t len)
 {
-  cli_out(b->len ? b->data : "", b->len);
-  if (!b->len || b->data[b->len - 1] != '\n')
+  cli_out(text, len);
+  if (!len || text[len - 1] != '\n')
     cli_out("\n", 1);
 }
 
-/* --- the operations ------------------------------------------------------------------------ */
+/* --- arguments ----------------------------------------------------------------------------- */
 
-static int op_list(struct cli_backend *b, int argc, char **argv)
+/* IM's list filter for a description's name (im-client's), the name's regex characters
+ * escaped so that a name is matched as written. */
+static int name_filter(const char *name, char *out, size_t size, struct imc_err *err)
+{
+  size_t o = 0;
+  int n = snprintf(out, size, ".*description\\s*.*\\s*(\\s*name\\s*=\\s*'");
+
+  for (o = (size_t)n; *name && o + 2 < size; name++) {
+    if (strchr("\\^$.|?*+()[]{}", *name))
+      out[o++] = '\\';
+    out[o++] = *name;
+  }
+  if (*name || (size_t)snprintf(out + o, size - o, "'.*).*") >= size - o)
+    return imc_fail(err, IMC_E_INVAL, "the infrastructure name is too long");
+  return 0;
+}
+
+int op_infra_id(struct op_ctx *c, char *id, struct imc_err *err)
 {
   struct imc_strs ids = {0};
-  struct imc_err err = {0};
+  char filter[1024];
+  int r;
 
-  if (b->list(b->ctx, argc > 1 ? argv[1] : NULL, &ids, &err) != 0)
-    return failed("ERROR listing then infrastructures", &err);
-  if (ids.n == 0) {
-    if (!cli_global.quiet)
-      printf("No Infrastructures.\n");
-  } else if (cli_global.quiet) {
-    json_t *list = json_array();
-
-    for (size_t i = 0; list && i < ids.n; i++)
-      if (json_array_append_new(list, json_string(ids.v[i])) != 0) {
-        json_decref(list);
-        list = NULL;
-      }
-    imc_strs_free(&ids);
-    return print_json(list);
-  } else {
-    printf("Infrastructure IDs: \n");
-    for (size_t i = 0; i < ids.n; i++)
-      printf("  %s\n", ids.v[i]);
+  if (!cli_global.name) {
+    if (strlen(c->argv[1]) >= IMC_INFRA_ID_MAX)
+      return imc_fail(err, IMC_E_NOTFOUND, "Invalid infrastructure ID or access not granted.");
+    memcpy(id, c->argv[1], strlen(c->argv[1]) + 1);
+    return 0;
   }
+  if ((r = name_filter(c->argv[1], filter, sizeof filter, err)) != 0 ||
+      (r = c->b->list(c->b->ctx, filter, &ids, err)) != 0)
+    return r;
+  if (ids.n == 0)
+    r = imc_fail(err, IMC_E_NOTFOUND, "Infrastructure Name not found");
+  else if (strlen(ids.v[0]) >= IMC_INFRA_ID_MAX)
+    r = imc_fail(err, IMC_E_IO, "the server's infrastructure id is too long");
+  else
+    memcpy(id, ids.v[0], strlen(ids.v[0]) + 1);
+  if (ids.n > 1)
+    fprintf(stderr, "WARNING!: more that one infrastructure with the same name. "
+                    "First one returned.\n");
   imc_strs_free(&ids);
+  return r;
+}
+
+int op_vm_id(const struct op_ctx *c, int i, unsigned *vm)
+{
+  if (!cli_parse_vm_id(c->argv[i], vm))
+    return cli_usage_error(NULL, "VM id '%s' is not a number", c->argv[i]);
   return CLI_OK;
 }
 
-static int op_create(struct cli_backend *b, int argc, char **argv)
+int op_flag(const struct op_ctx *c, int i, const char *name, int *flag, struct imc_err *err)
 {
-  struct imc_doc *doc = NULL;
-  struct imc_err err = {0};
-  struct imc_buf text;
-  char id[IMC_INFRA_ID_MAX];
-  int r;
-
-  /* Read and parsed here, so that a bad file is reported as FILE:LINE:COL by any backend. */
-  imc_buf_init(&text, IMC_MAX_DOC);
-  if ((r = cli_read_input(argv[1], &text, &err)) == 0)
-    r = radl_parse(argv[1], text.len ? text.data : "", text.len, NULL, &doc, &err);
-  if (r == 0)
-    r = b->create(b->ctx, doc, text.len ? text.data : "", text.len, id, &err);
-  imc_doc_free(doc);
-  imc_buf_free(&text);
-  if (r != 0)
-    return failed("ERROR creating the infrastructure", &err);
-  if (!cli_global.quiet)
-    printf("Infrastructure successfully created with ID: %s\n", id);
-  return CLI_OK;
+  if (i >= c->argc)
+    return 0;
+  if (strcmp(c->argv[i], "0") != 0 && strcmp(c->argv[i], "1") != 0)
+    return imc_fail(err, IMC_E_INVAL, "The %s flag must be 0 or 1", name);
+  *flag = c->argv[i][0] - '0';
+  return 0;
 }
 
-/* im-client asks before destroying unless -y; anything but "yes" cancels. */
-static bool confirmed(const char *id)
+int op_vm_list(const char *text, struct imc_vm_ids *out, struct imc_err *err)
 {
-  char answer[16] = "", *a;
+  size_t n = 1;
+  char item[16];
 
-  if (cli_global.yes)
-    return true;
-  printf("Are you sure you want to destroy Inf:%s?\nThis process cannot be undone!!.\n"
-         "(yes/no):",
-         id);
-  fflush(stdout);
-  if (!fgets(answer, sizeof answer, stdin))
-    return false;
-  a = answer + strspn(answer, " \t");
-  a[strcspn(a, " \t\r\n")] = '\0';
-  return strcasecmp(a, "yes") == 0; /* im-client strips and lower-cases the answer */
-}
+  memset(out, 0, sizeof *out);
+  for (const char *p = text; *p; p++)
+    n += *p == ',';
+  if (!(out->v = imc_calloc(n, sizeof *out->v)))
+    return imc_fail(err, IMC_E_NOMEM, "out of memory");
+  for (const char *p = text;; p++) {
+    size_t len = strcspn(p, ",");
 
-static int op_destroy(struct cli_backend *b, int argc, char **argv)
-{
-  struct imc_err err = {0};
-
-  if (!confirmed(argv[1])) {
-    imc_fail(&err, IMC_E_INVAL, "Canceled by the user.");
-    return failed("ERROR destroying the infrastructure", &err);
-  }
-  if (b->destroy(b->ctx, argv[1], cli_global.force, &err) != 0)
-    return failed("ERROR destroying the infrastructure", &err);
-  if (!cli_global.quiet)
-    printf("Infrastructure successfully destroyed\n");
-  return CLI_OK;
-}
-
-static int op_getinfo(struct cli_backend *b, int argc, char **argv)
-{
-  struct imc_vm_ids vms = {0};
-  struct imc_err err = {0};
-  struct imc_buf text;
-
-  if (b->info(b->ctx, argv[1], &vms, &err) != 0)
-    return failed("ERROR getting the information about infrastructure", &err);
-  imc_buf_init(&text, IMC_MAX_DOC);
-  for (size_t i = 0; i < vms.n; i++) {
-    struct imc_err verr = {0};
-
-    if (!cli_global.quiet)
-      printf("Info about VM with ID: %u\n", vms.v[i]);
-    imc_buf_reset(&text);
-    if (b->vm_radl(b->ctx, argv[1], vms.v[i], &text, &verr) == 0)
-      print_buf(&text);
-    else
-      printf("ERROR getting the information about the VM: %s\n", verr.msg);
-  }
-  imc_buf_free(&text);
-  imc_vm_ids_free(&vms);
-  return CLI_OK;
-}
-
-static int op_getvminfo(struct cli_backend *b, int argc, char **argv)
-{
-  struct imc_err err = {0};
-  struct imc_buf text;
-  unsigned vm;
-  int r;
-
-  if (!cli_parse_vm_id(argv[2], &vm))
-    return cli_usage_error(NULL, "VM id '%s' is not a number", argv[2]);
-  imc_buf_init(&text, IMC_MAX_DOC);
-  if ((r = b->vm_radl(b->ctx, argv[1], vm, &text, &err)) == 0)
-    print_buf(&text);
-  imc_buf_free(&text);
-  return r ? failed("ERROR getting the VM info", &err) : CLI_OK;
-}
-
-static int op_getradl(struct cli_backend *b, int argc, char **argv)
-{
-  struct imc_err err = {0};
-  struct imc_buf text;
-  int r;
-
-  imc_buf_init(&text, IMC_MAX_DOC);
-  if ((r = b->radl(b->ctx, argv[1], &text, &err)) == 0)
-    print_buf(&text);
-  imc_buf_free(&text);
-  return r ? failed("ERROR getting the infrastructure RADL", &err) : CLI_OK;
-}
-
-static int op_getcontmsg(struct cli_backend *b, int argc, char **argv)
-{
-  struct imc_err err = {0};
-  struct imc_buf text;
-
-  imc_buf_init(&text, 64u * 1024 * 1024);
-  if (b->contmsg(b->ctx, argv[1], &text, &err) != 0) {
-    imc_buf_free(&text);
-    return failed("Error getting infrastructure contextualization message", &err);
-  }
-  if (text.len > 0) {
-    if (!cli_global.quiet)
-      printf("Msg Contextualizator: \n\n");
-    print_buf(&text);
-  } else if (!cli_global.quiet) {
-    printf("No Msg Contextualizator avaliable\n\n");
-  }
-  imc_buf_free(&text);
-  return CLI_OK;
-}
-
-static int op_getstate(struct cli_backend *b, int argc, char **argv)
-{
-  struct imc_infra_state st = {0};
-  struct imc_err err = {0};
-
-  if (b->state(b->ctx, argv[1], &st, &err) != 0)
-    return failed("Error getting infrastructure state", &err);
-  if (cli_global.quiet) {
-    json_t *vms = json_object();
-    json_t *all = vms ? json_pack("{s:s, s:o}", "state", imc_vm_state_name(st.state),
-                                  "vm_states", vms)
-                      : NULL;
-    char key[16];
-
-    for (size_t i = 0; all && i < st.n; i++) {
-      snprintf(key, sizeof key, "%u", st.vm_ids[i]);
-      if (json_object_set_new(vms, key, json_string(imc_vm_state_name(st.vm_states[i]))) != 0) {
-        json_decref(all);
-        all = NULL;
-      }
+    snprintf(item, sizeof item, "%.*s", (int)(len < sizeof item ? len : sizeof item - 1), p);
+    if (len >= sizeof item || !cli_parse_vm_id(item, &out->v[out->n])) {
+      imc_vm_ids_free(out);
+      return imc_fail(err, IMC_E_INVAL, "'%s' is not a comma-separated list of VM ids", text);
     }
-    imc_infra_state_free(&st);
-    return print_json(all);
-  } else {
-    printf("The infrastructure is in state: %s\n", imc_vm_state_name(st.state));
-    for (size_t i = 0; i < st.n; i++)
-      printf("VM ID: %u is in state: %s.\n", st.vm_ids[i], imc_vm_state_name(st.vm_states[i]));
+    out->n++;
+    p += len;
+    if (!*p)
+      return 0;
   }
-  imc_infra_state_free(&st);
-  return CLI_OK;
 }
 
-static int op_getversion(struct cli_backend *b, int argc, char **argv)
+static bool has_suffix(const char *path, const char *suffix)
 {
-  struct imc_err err = {0};
-  struct imc_buf text;
+  size_t n = strlen(path), k = strlen(suffix);
+
+  return n >= k && strcasecmp(path + n - k, suffix) == 0;
+}
+
+/* Asks for each @input.NAME@ of text on the terminal, as im-client does ("Specify parameter
+ * NAME: "), and parses text with the answers. */
+static int parse_with_inputs(const char *path, const struct imc_buf *text, struct imc_doc **doc,
+                             bool *substituted, struct imc_err *err)
+{
+  struct radl_parse_opts opts = {.inputs = true};
+  struct radl_input_ref *refs = NULL;
+  struct radl_input *values = NULL;
+  size_t n = 0;
   int r;
 
-  imc_buf_init(&text, 4096);
-  if ((r = b->version(b->ctx, &text, &err)) == 0)
-    printf("%s%s\n", cli_global.quiet ? "" : "IM service version: ", imc_buf_cstr(&text));
-  imc_buf_free(&text);
-  return r ? failed("ERROR getting IM service version", &err) : CLI_OK;
+  if ((r = radl_inputs_missing(text->len ? text->data : "", text->len, NULL, 0, &refs, &n, err)) !=
+      0)
+    return r;
+  if (n && !(values = imc_calloc(n, sizeof *values)))
+    r = imc_fail(err, IMC_E_NOMEM, "out of memory");
+  for (size_t i = 0; i < n && r == 0; i++) {
+    char line[4096];
+
+    printf("Specify parameter %s: ", refs[i].name);
+    fflush(stdout);
+    if (!fgets(line, sizeof line, stdin))
+      r = imc_fail(err, IMC_E_INVAL, "no value given for parameter %s", refs[i].name);
+    line[strcspn(line, "\r\n")] = '\0';
+    values[i] = (struct radl_input){refs[i].name, imc_strdup(line)};
+    if (r == 0 && !values[i].value)
+      r = imc_fail(err, IMC_E_NOMEM, "out of memory");
+  }
+  opts.values = values;
+  opts.nvalues = n;
+  if (r == 0)
+    r = radl_parse(path, text->len ? text->data : "", text->len, &opts, doc, err);
+  *substituted = n > 0;
+  for (size_t i = 0; i < n && values; i++)
+    imc_free((char *)values[i].value);
+  imc_free(values);
+  radl_input_refs_free(refs, n);
+  return r;
 }
 
-/* --- the table ----------------------------------------------------------------------------- */
+int op_doc_read(const char *path, struct op_doc *d, struct imc_err *err)
+{
+  bool json = has_suffix(path, ".json") || has_suffix(path, ".jsn"), rewrite = json;
+  int r;
+
+  d->doc = NULL;
+  imc_buf_init(&d->text, IMC_MAX_DOC);
+  if (has_suffix(path, ".yaml") || has_suffix(path, ".yml"))
+    return imc_fail(err, IMC_E_INVAL, "%s: TOSCA input is not supported by this build", path);
+  if ((r = cli_read_input(path, &d->text, err)) != 0)
+    return r;
+  if (json)
+    r = radl_json_parse(path, d->text.len ? d->text.data : "", d->text.len, &d->doc, err);
+  else
+    r = parse_with_inputs(path, &d->text, &d->doc, &rewrite, err);
+  if (r == 0)
+    r = radl_check(d->doc, err);
+  if (r == 0 && rewrite) { /* servers get RADL text with the parameters given */
+    imc_buf_reset(&d->text);
+    r = radl_print(d->doc, &d->text, err);
+  }
+  return r;
+}
+
+void op_doc_free(struct op_doc *d)
+{
+  imc_doc_free(d->doc);
+  imc_buf_free(&d->text);
+  d->doc = NULL;
+}
+
+/* --- the table and the dispatcher ---------------------------------------------------------- */
 
 struct op {
   const char *name;
   const char *args; /* im-client's usage of the operation */
-  size_t min, max;  /* arguments after the name */
-  bool auth;
-  int (*run)(struct cli_backend *b, int argc, char **argv);
+  size_t min, max;  /* operands after the name */
+  bool auth;        /* needs the auth file: every operation but getversion */
+  bool detach;      /* may run in a background worker in local mode (--detach) */
+  int (*run)(struct op_ctx *c);
 };
 
-static const struct op ops[] = {
-  {"list", "[filter]", 0, 1, true, op_list},
-  {"create", "<radl_file>", 1, 1, true, op_create},
-  {"destroy", "<inf_id>", 1, 1, true, op_destroy},
-  {"getinfo", "<inf_id>", 1, 1, true, op_getinfo},
-  {"getradl", "<inf_id>", 1, 1, true, op_getradl},
-  {"getcontmsg", "<inf_id>", 1, 1, true, op_getcontmsg},
-  {"getstate", "<inf_id>", 1, 1, true, op_getstate},
-  {"getvminfo", "<inf_id> <vm_id>", 2, 2, true, op_getvminfo},
-  {"getversion", "", 0, 0, false, op_getversion},
+/* im-client 1.8.4's operations in its help's order, then imc's additions. */
+static const struct op cli_ops[] = {
+  {"list", "[filter]", 0, 1, true, false, op_list},
+  {"create", "<radl_file> [async_flag]", 1, 2, true, true, op_create},
+  {"destroy", "<inf_id>", 1, 1, true, true, op_destroy},
+  {"getinfo", "<inf_id> [radl_attribute]", 1, 2, true, false, op_getinfo},
+  {"getradl", "<inf_id>", 1, 1, true, false, op_getradl},
+  {"getcontmsg", "<inf_id>", 1, 1, true, false, op_getcontmsg},
+  {"getstate", "<inf_id>", 1, 1, true, false, op_getstate},
+  {"getvminfo", "<inf_id> <vm_id> [radl_attribute]", 2, 3, true, false, op_getvminfo},
+  {"getvmcontmsg", "<inf_id> <vm_id>", 2, 2, true, false, op_getvmcontmsg},
+  {"addresource", "<inf_id> <radl_file> [ctxt_flag]", 2, 3, true, true, op_addresource},
+  {"removeresource", "<inf_id> <vm_list> [ctxt_flag]", 2, 3, true, false, op_removeresource},
+  {"alter", "<inf_id> <vm_id> <radl_file>", 3, 3, true, false, op_alter},
+  {"start", "<inf_id>", 1, 1, true, false, op_start},
+  {"stop", "<inf_id>", 1, 1, true, false, op_stop},
+  {"reboot", "<inf_id>", 1, 1, true, false, op_reboot},
+  {"reconfigure", "<inf_id> [radl_file] [vm_list]", 1, 3, true, false, op_reconfigure},
+  {"startvm", "<inf_id> <vm_id>", 2, 2, true, false, op_startvm},
+  {"stopvm", "<inf_id> <vm_id>", 2, 2, true, false, op_stopvm},
+  {"rebootvm", "<inf_id> <vm_id>", 2, 2, true, false, op_rebootvm},
+  {"sshvm", "<inf_id> <vm_id> [show_only] [cmd...]", 2, 64, true, false, op_ssh},
+  {"ssh", "<inf_id> [show_only] [cmd...]", 1, 64, true, false, op_ssh},
+  {"getvm", "<inf_id> <vm_id> <show_only> <orig> <dest>", 5, 5, true, false, op_ssh},
+  {"get", "<inf_id> <show_only> <orig> <dest>", 4, 4, true, false, op_ssh},
+  {"putvm", "<inf_id> <vm_id> <show_only> <orig> <dest>", 5, 5, true, false, op_ssh},
+  {"put", "<inf_id> <show_only> <orig> <dest>", 4, 4, true, false, op_ssh},
+  {"export", "<inf_id> [delete]", 1, 2, true, false, op_export},
+  {"import", "<json_file>", 1, 1, true, false, op_import},
+  {"getoutputs", "<inf_id>", 1, 1, true, false, op_getoutputs},
+  {"cloudusage", "<cloud_id>", 1, 1, true, false, op_cloudusage},
+  {"cloudimages", "<cloud_id>", 1, 1, true, false, op_cloudimages},
+  {"getversion", "", 0, 0, false, false, op_getversion},
+  {"wait", "<inf_id> [max_time]", 1, 2, true, false, op_wait},
+  {"create_wait_outputs", "<radl_file>", 1, 1, true, false, op_create_wait_outputs},
+  {"change_auth", "<inf_id> <new_auth_file> [overwrite]", 2, 3, true, false, op_change_auth},
+  {"getowners", "<inf_id>", 1, 1, true, false, op_getowners},
+  {"estimate", "<radl_file>", 1, 1, true, false, op_estimate},
+  {"stats", "[init_date] [end_date]", 0, 2, true, false, op_stats},
 };
 
-#define NOPS (sizeof ops / sizeof ops[0])
+#define NOPS (sizeof cli_ops / sizeof cli_ops[0])
 
 static const struct op *find_op(const char *name)
 {
   for (size_t i = 0; i < NOPS; i++)
-    if (strcmp(ops[i].name, name) == 0)
-      return &ops[i];
+    if (strcasecmp(cli_ops[i].name, name) == 0) /* im-client lower-cases the operation */
+      return &cli_ops[i];
   return NULL;
+}
+
+/* Reads the auth file, opens the backend and says where it is connected, as im-client. */
+static int open_backend(const struct op *op, struct imc_auth *auth, struct cli_backend *b)
+{
+  struct imc_err err = {0};
+  int r = 0;
+
+  if (op->auth && (r = imc_auth_parse_file(cli_global.auth_file, IMC_AUTH_CLIENT, auth, &err)) == 0)
+    r = imc_auth_check(auth, &err);
+  if (r == 0)
+    r = cli_backend_open(auth, b, &err);
+  if (r != 0) {
+    fprintf(stderr, "imc: %s\n", err.msg);
+    return CLI_FAIL;
+  }
+  if (op_chatty() && !cli_global.local && (cli_global.rest_url || cli_global.xmlrpc_url)) {
+    const char *url = cli_global.rest_url ? cli_global.rest_url : cli_global.xmlrpc_url;
+    const char *host = strstr(url, "://"), *at, *rest;
+
+    /* im-client's line, without a user:password@ the URL may carry */
+    host = host ? host + 3 : url;
+    at = strchr(host, '@');
+    rest = at && at < host + strcspn(host, "/") ? at + 1 : host;
+    printf("%s with: %.*s%s\n", strncmp(url, "https", 5) == 0 ? "Secure connection" : "Connected",
+           (int)(host - url), url, rest);
+  }
+  return CLI_OK;
 }
 
 int cli_local_run(int argc, char **argv)
@@ -302,32 +324,39 @@ int cli_local_run(int argc, char **argv)
   struct cli_backend b = {0};
   struct imc_auth auth;
   struct imc_err err = {0};
-  char usage[160];
-  int r;
+  struct op_ctx c = {.b = &b, .auth = &auth, .argv = argv};
+  char usage[200];
+  int r, nargs;
 
-  snprintf(usage, sizeof usage, "Usage: imc [-a FILE] [-u|-r URL] [-q] [-f] [-y] %s %s\n",
-           op->name, op->args);
-  if ((r = check_args(argc, op->min, op->max, usage, op->auth)) != CLI_OK)
+  snprintf(usage, sizeof usage, "Usage: imc [OPTIONS] %s %s\n", op->name, op->args);
+  if ((r = cli_options_parse_op(argc, argv, &cli_global, &nargs)) != CLI_OK)
     return r;
-  if (cli_global.xmlrpc_url && cli_global.rest_url)
-    return cli_usage_error(usage, "-u (XML-RPC) and -r (REST) name two servers: give one");
-  imc_auth_init(&auth);
-  if (op->auth && (r = imc_auth_parse_file(cli_global.auth_file, IMC_AUTH_CLIENT, &auth,
-                                            &err)) == 0)
-    r = imc_auth_check(&auth, &err);
-  if (r == 0)
-    r = cli_global.rest_url     ? cli_backend_rest(cli_global.rest_url, &auth, cli_global.verify,
-                                                   &b, &err)
-        : cli_global.xmlrpc_url ? cli_backend_xmlrpc(cli_global.xmlrpc_url, &auth,
-                                                     cli_global.verify, &b, &err)
-                                : cli_backend_local(&auth, &b, &err);
-  if (r != 0) {
+  c.argc = nargs + 1;
+  if ((r = cli_options_defaults(&cli_global, &err)) != 0) {
     fprintf(stderr, "imc: %s\n", err.msg);
-    imc_auth_cleanup(&auth);
     return CLI_FAIL;
   }
-  r = op->run(&b, argc, argv);
-  b.close(b.ctx);
+  if (op->auth && !cli_global.auth_file)
+    return cli_usage_error(usage, "Auth file not specified (-a FILE)");
+  if ((size_t)nargs < op->min || (size_t)nargs > op->max)
+    return cli_usage_error(usage, "wrong number of arguments");
+  if (cli_global.xmlrpc_url && cli_global.rest_url && !cli_global.local)
+    return cli_usage_error(usage, "-u (XML-RPC) and -r (REST) name two servers: give one");
+  c.server = !cli_global.local && (cli_global.rest_url || cli_global.xmlrpc_url);
+  c.rest = c.server && cli_global.rest_url;
+  if (cli_global.detach && (c.server || !op->detach))
+    return cli_usage_error(usage, "--detach is for create, addresource and destroy in local "
+                                  "mode (a server already works in the background)");
+  if (cli_global.detach) {
+    fprintf(stderr, "imc: --detach (a background worker for local mode) is not built yet: "
+                    "run the operation without it, or against imcd (-u/-r URL)\n");
+    return CLI_FAIL;
+  }
+  imc_auth_init(&auth);
+  if ((r = open_backend(op, &auth, &b)) == CLI_OK) {
+    r = op->run(&c);
+    b.close(b.ctx);
+  }
   imc_auth_cleanup(&auth);
   return r;
 }
@@ -339,10 +368,9 @@ void cli_local_help(FILE *f)
         "server's XML-RPC API (-u URL) or REST API (-r URL):\n\n",
         f);
   for (size_t i = 0; i < NOPS; i++)
-    fprintf(f, "  imc %s %s\n", ops[i].name, ops[i].args);
-  fputs("\nOptions before the operation, as im-client's: -a FILE (IM's auth file, needed by\n"
-        "every operation but getversion), -q (quiet: ids and JSON only), -f (force a\n"
-        "destroy), -y (destroy without asking).  Output is im-client's; errors go to stderr.\n",
+    fprintf(f, "  imc %s %s\n", cli_ops[i].name, cli_ops[i].args);
+  fputs("\nEvery operation but getversion needs IM's auth file (-a FILE).  Output is\n"
+        "im-client's; errors go to stderr.\n",
         f);
 }
 

@@ -27,6 +27,11 @@ OTHER = "id = im; type = InfrastructureManager; username = v; password = q\nid =
 RADL = ("network net (outbound = 'no')\nsystem node (cpu.count >= 1 and "
         "net_interface.0.connection = 'net' and disk.0.image.url = 'dummy://img')\n"
         "deploy node 2\n")
+NAMED = ("description desc (name = 'web site')\nnetwork pub (outbound = 'yes' and "
+         "outports = '2222-22')\nsystem front (cpu.count >= 2 and memory.size >= 1024M and "
+         "net_interface.0.connection = 'pub' and disk.0.image.url = 'dummy://img')\n"
+         "system back (cpu.count >= 1 and net_interface.0.connection = 'pub' and "
+         "disk.0.image.url = 'dummy://img')\ndeploy front 1\ndeploy back 1\n")
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
@@ -85,12 +90,20 @@ class Env:
             f.write(text)
         return path
 
-    def run(self, *args, stdin=None, auth=True):
+    def run_raw(self, *args, stdin=None, auth=True):
         cmd = [IMC] + (["-a", self.auth] if auth is True else ["-a", auth] if auth else [])
         cmd += self.url_option
         r = subprocess.run(cmd + list(args), input=stdin, capture_output=True, text=True,
                            env=self.env, timeout=120)
         return r.returncode, r.stdout, r.stderr
+
+    def run(self, *args, stdin=None, auth=True):
+        """As run_raw, without im-client's "Connected with: URL" line that a server's answers
+        start with (test_connected_line checks it)."""
+        code, out, err = self.run_raw(*args, stdin=stdin, auth=auth)
+        if self.server and out.startswith("Connected with: "):
+            out = out.split("\n", 1)[1]
+        return code, out, err
 
     def create(self):
         code, out, err = self.run("create", self.radl)
@@ -233,6 +246,215 @@ def test_unreachable_server_is_an_error(e):
     code, _, err = e.run("list")
     expect(code == 1 and err.startswith("ERROR listing then infrastructures: http://127.0.0.1:"),
            err)
+
+
+def test_connected_line(e):
+    if not e.server:
+        expect(not e.run_raw("list")[1].startswith("Connected"), "local mode connects nowhere")
+        return
+    url = e.url_option[1]
+    code, out, _ = e.run_raw("list")
+    expect(code == 0 and out == "Connected with: %s\nNo Infrastructures.\n" % url, out)
+    expect(e.run_raw("-q", "list")[1] == "", "no line with -q")
+    e.url_option = [e.url_option[0], url.replace("http://", "http://user:secret@")]
+    code, out, _ = e.run_raw("list")
+    expect(out.startswith("Connected with: %s\n" % url) and "secret" not in out, out)
+
+
+def test_options_after_the_operation(e):
+    i = e.create()
+    expect(e.run("list", "-q") == e.run("-q", "list"), "optparse mixes options and arguments")
+    expect(json.loads(e.run("getstate", i, "--json")[1])["state"] == "configured", "--json after")
+
+
+def test_config_file_and_environment(e):
+    home = os.path.join(e.tmp, "home")
+    os.makedirs(os.path.join(home, ".imc"))
+    keys = "auth_file = %s\n" % e.auth
+    if e.server:
+        keys += ("restapi_url = %s\n" if e.url_option[0] == "-r" else "xmlrpc_url = %s\n") % (
+            e.url_option[1])
+    with open(os.path.join(home, ".imc", "imc.cfg"), "w", encoding="utf-8") as f:
+        f.write("[im_client]\n" + keys)
+    env = dict(e.env, HOME=home)
+    i = e.create()
+    r = subprocess.run([IMC, "list"], capture_output=True, text=True, env=env, timeout=60)
+    expect(r.returncode == 0 and i in r.stdout, "config file: " + r.stdout + r.stderr)
+    env2 = dict(e.env, IMC_AUTH_FILE=e.auth)
+    r = subprocess.run([IMC] + e.url_option + ["-q", "list"], capture_output=True, text=True,
+                       env=env2, timeout=60)
+    expect(r.returncode == 0 and json.loads(r.stdout) == [i], "IMC_AUTH_FILE: " + r.stderr)
+    r = subprocess.run([IMC, "-c", os.path.join(e.tmp, "none.cfg"), "list"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    expect(r.returncode == 1 and "none.cfg" in r.stderr, r.stderr)
+
+
+def test_json_output(e):
+    code, out, _ = e.run("--json", "create", e.radl)
+    i = json.loads(out)["id"]
+    expect(code == 0 and re.fullmatch(UUID, i), out)
+    expect(json.loads(e.run("--json", "list")[1]) == [i], "list")
+    expect("version" in json.loads(e.run("--json", "getversion", auth=None)[1]), "version")
+    code, out, err = e.run("--json", "getstate", "nosuch")
+    expect(code == 1 and "error" in json.loads(out) and err, out)
+
+
+def test_getinfo_attribute_and_system_filter(e):
+    i = e.create()
+    code, out, _ = e.run("getinfo", i, "cpu.count")
+    expect(code == 0 and out == "Info about VM with ID: 0\n1\nInfo about VM with ID: 1\n1\n", out)
+    named = e.write("named.radl", NAMED)
+    j = e.run("-q", "--json", "create", named)[1]
+    j = json.loads(j)["id"]
+    code, out, _ = e.run("-s", "back", "getinfo", j, "cpu.count")
+    expect(out == "Info about VM with ID: 0\nInfo about VM with ID: 1\n1\n", out)
+    code, out, _ = e.run("getvminfo", j, "0", "memory.size")
+    expect(code == 0 and out == "1024000000\n", out)
+
+
+def test_getvmcontmsg(e):
+    i = e.create()
+    code, out, _ = e.run("getvmcontmsg", i, "0")
+    expect(code == 0, out)
+
+
+def test_name_instead_of_id(e):
+    named = e.write("named.radl", NAMED)
+    j = json.loads(e.run("--json", "create", named)[1])["id"]
+    code, out, _ = e.run("-n", "getstate", "web site")
+    expect(code == 0 and out.startswith("The infrastructure is in state: configured"), out)
+    code, out, _ = e.run("-n", "list")
+    expect(out == "Infrastructure ID                       Name\n"
+           "====================================    ====\n%s    web site\n" % j, out)
+    code, _, err = e.run("-n", "getstate", "no such name")
+    expect(code == 1 and "Infrastructure Name not found" in err, err)
+
+
+def test_add_remove_alter_reconfigure(e):
+    i = e.create()
+    code, out, _ = e.run("addresource", i, e.radl)
+    expect(code == 0 and out == "Resources with IDs: 2,3 successfully added.\n", out)
+    expect(json.loads(e.run("-q", "addresource", i, e.radl, "0")[1]) == [4, 5], "quiet add")
+    code, out, _ = e.run("removeresource", i, "4,5")
+    expect(code == 0 and out == "Resources with IDs: 4,5 successfully deleted.\n", out)
+    expect(sorted(json.loads(e.run("-q", "getstate", i)[1])["vm_states"]) == ["0", "1", "2", "3"],
+           "4 and 5 gone")
+    code, _, err = e.run("removeresource", i, "1", "2")
+    expect(code == 1 and "The ctxt flag must be 0 or 1" in err, err)
+    big = e.write("big.radl", "system node (cpu.count >= 4)\n")
+    code, out, _ = e.run("alter", i, "1", big)
+    expect(code == 0 and out == "VM successfully modified.\n", out)
+    expect(e.run("getvminfo", i, "1", "cpu.count")[1] == "4\n", "altered")
+    code, out, _ = e.run("reconfigure", i)
+    expect(code == 0 and out == "Infrastructure successfully reconfigured.\n", out)
+    expect(e.run("reconfigure", i, e.radl, "0,1")[0] == 0, "reconfigure with a file and VMs")
+
+
+def test_power_operations(e):
+    i = e.create()
+    for op, word in (("stop", "stopped"), ("start", "started"), ("reboot", "rebooted")):
+        code, out, err = e.run(op, i)
+        expect(code == 0 and out == "Infrastructure successfully %s\n" % word, op + out + err)
+    for op, word in (("stopvm", "stopped"), ("startvm", "started"), ("rebootvm", "rebooted")):
+        code, out, err = e.run(op, i, "1")
+        expect(code == 0 and out == "VM successfully %s\n" % word, op + out + err)
+    code, _, err = e.run("stopvm", i, "9")
+    expect(code == 1 and err.startswith("Error stopping VM: "), err)
+
+
+def test_export_import_round_trip(e):
+    i = e.create()
+    code, out, _ = e.run("export", i)
+    expect(code == 0 and isinstance(json.loads(out), str), "im-client prints a JSON string")
+    data = e.write("inf.json", out)
+    code, out, _ = e.run("import", data)
+    j = re.fullmatch(r"New Inf: (%s)\n" % UUID, out).group(1)
+    expect(j != i and j in e.run("list")[1], out)
+    expect(e.run("-q", "import", data)[1].strip() in e.run("list")[1], "quiet import")
+    expect(e.run("export", i, "1")[0] == 0 and i not in e.run("list")[1], "export and delete")
+
+
+def test_outputs_of_a_radl_infrastructure(e):
+    i = e.create()
+    code, out, err = e.run("getoutputs", i)
+    expect(code == 1 and err.startswith("ERROR getting the infrastructure outputs: "), err)
+    code, out, _ = e.run("create_wait_outputs", e.radl)
+    got = json.loads(out)
+    expect(code == 0 and got["outputs"] == {} and re.fullmatch(UUID, got["infid"]), out)
+
+
+def test_cloud_information(e):
+    images = json.loads(e.run("cloudimages", "d")[1])
+    expect(isinstance(images, list) and images and "uri" in images[0], images)
+    usage = json.loads(e.run("cloudusage", "d")[1])
+    expect("cores" in usage and "used" in usage["cores"], usage)
+    code, _, err = e.run("cloudimages", "nosuch")
+    expect(code == 1 and err.startswith("ERROR getting cloud image list: "), err)
+    est = json.loads(e.run("estimate", e.radl)[1])
+    expect(est["d"]["cloudType"] == "Dummy" and len(est["d"]["compute"]) == 2, est)
+    e.create()
+    stats = json.loads(e.run("stats")[1])
+    expect(len(stats) == 1 and stats[0]["vm_count"] == 2, stats)
+
+
+def test_wait_and_create_wait(e):
+    i = e.create()
+    code, out, _ = e.run("wait", i)
+    expect(code == 0 and out.endswith("The infrastructure is in state: configured\n"), out)
+    expect("\x1b" not in out, "no escape sequence when not a terminal")
+    code, out, _ = e.run("--wait", "create", e.radl)
+    expect(code == 0 and out.startswith("Infrastructure successfully created with ID: "), out)
+    code, _, err = e.run("wait", "nosuch")
+    expect(code == 1 and "state: unknown" in err, err)
+
+
+def test_wait_on_a_terminal_draws_the_display(e):
+    if e.server:
+        return  # the display does not depend on the backend
+    i = e.create()
+    cmd = " ".join([IMC, "-a", e.auth, "wait", i])
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True,
+                       env=dict(e.env, NO_COLOR="1"), timeout=60)
+    expect(r.returncode == 0, r.stdout + r.stderr)
+    expect("Infrastructure %s: configured" % i in r.stdout, r.stdout)
+    expect(re.search(r"  VM 0 +configured", r.stdout) and "\x1b" not in r.stdout.split(i)[0],
+           r.stdout)
+    expect(r.stdout.rstrip().endswith("The infrastructure is in state: configured"), r.stdout)
+
+
+def test_change_auth_and_owners(e):
+    i = e.create()
+    code, out, _ = e.run("getowners", i)
+    expect(code == 0 and out == "Infrastructure owners: \n  u\n", out)
+    code, out, _ = e.run("change_auth", i, e.other)
+    expect(code == 0 and out == "Auth data successfully changed.\n", out)
+    expect(i in e.run("list", auth=e.other)[1], "the new owner sees it")
+    expect(json.loads(e.run("-q", "getowners", i)[1]) == ["u", "v"], "two owners")
+    code, _, err = e.run("change_auth", i, e.radl)
+    expect(code == 1 and "ERROR changing auth data: " in err, err)
+
+
+def test_ssh_show_only(e):
+    named = e.write("named.radl", NAMED)
+    j = json.loads(e.run("--json", "create", named)[1])["id"]
+    code, out, _ = e.run("sshvm", j, "1", "1")
+    expect(code == 0 and re.fullmatch(r'SSHPASS="\$SSHPASS" sshpass -e ssh -p 2222 -o '
+                                      r'UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no '
+                                      r'username@[0-9.]+ ', out) and "password" not in out, out)
+    code, out, _ = e.run("put", j, "1", "a.txt", "/tmp/b")
+    expect(code == 0 and " scp -r -P 2222 " in out and out.rstrip().endswith(":/tmp/b"), out)
+    code, _, err = e.run("sshvm", j, "1", "2")
+    expect(code == 1 and "show_only flag must be 0 or 1" in err, err)
+
+
+def test_detach_is_an_explicit_error(e):
+    code, _, err = e.run("--detach", "create", e.radl)
+    if e.server:
+        expect(code == 2 and "local mode" in err, err)
+    else:
+        expect(code == 1 and "not built yet" in err, err)
+    expect(e.run("--detach", "list")[0] == 2, "list never detaches")
+
 
 
 def main():
