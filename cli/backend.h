@@ -88,6 +88,9 @@ void cli_state_add(struct imc_infra_state *st, unsigned vm, enum imc_vm_state st
 int cli_backend_open(const struct imc_auth *auth, struct cli_backend *out, struct imc_err *err);
 /* auth is borrowed and must outlive the backend. */
 int cli_backend_local(const struct imc_auth *auth, struct cli_backend *out, struct imc_err *err);
+/* The local store's directory ($IMC_DATA_DIR, else $XDG_DATA_HOME/imc, else
+ * ~/.local/share/imc), created 0700 when missing. */
+int cli_local_data_dir(char *out, size_t size, struct imc_err *err);
 /* url: the XML-RPC endpoint ("http://host:8899"); verify: check the server's certificate. */
 int cli_backend_xmlrpc(const char *url, const struct imc_auth *auth, bool verify,
                        struct cli_backend *out, struct imc_err *err);

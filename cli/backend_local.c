@@ -5,24 +5,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "backend.h"
+#include "cli.h"
 #include "imc/alloc.h"
 #include "imc/config.h"
 #include "imc/connector.h"
 #include "imc/radl.h"
 #include "imc/store.h"
+#include "worker.h"
+
+#define IDLE_POLL_NS 100000000L /* how often close looks whether the engine's work is done */
 
 struct local {
   struct imc_config cfg;
   struct imc_store *store;
   struct imc_engine *engine;
   const struct imc_auth *auth;
+  char touched[IMC_INFRA_ID_MAX]; /* the infrastructure the operation changes, to report on */
 };
 
 /* The directory of the local store: $IMC_DATA_DIR, else $XDG_DATA_HOME/imc, else
  * ~/.local/share/imc.  Created (0700) with its parents under $HOME when missing. */
-static int data_dir(char *out, size_t size, struct imc_err *err)
+int cli_local_data_dir(char *out, size_t size, struct imc_err *err)
 {
   const char *v;
   int n;
@@ -65,17 +72,21 @@ static int l_create(void *ctx, const struct imc_doc *doc, const char *text, size
                     char id[IMC_INFRA_ID_MAX], struct imc_err *err)
 {
   struct local *l = ctx;
+  /* In-process work ends with the process, so local mode waits for it: in the operation, or
+   * after it in the background worker of --detach. */
+  int r = imc_infra_create(l->engine, doc, l->auth, cli_global.detach, id, err);
 
-  /* In-process work ends with the process: local mode always waits (--detach runs it in a
-   * background worker instead). */
-  return imc_infra_create(l->engine, doc, l->auth, false, id, err);
+  if (r == 0)
+    snprintf(l->touched, sizeof l->touched, "%s", id);
+  return r;
 }
 
 static int l_destroy(void *ctx, const char *id, bool force, struct imc_err *err)
 {
   struct local *l = ctx;
 
-  return imc_infra_destroy(l->engine, id, l->auth, force, false, err);
+  snprintf(l->touched, sizeof l->touched, "%s", id);
+  return imc_infra_destroy(l->engine, id, l->auth, force, cli_global.detach, err);
 }
 
 static int l_info(void *ctx, const char *id, struct imc_vm_ids *vms, struct imc_err *err)
@@ -138,6 +149,7 @@ static int l_add(void *ctx, const char *id, const struct imc_doc *doc, const cha
 {
   struct local *l = ctx;
 
+  snprintf(l->touched, sizeof l->touched, "%s", id);
   return imc_infra_add(l->engine, id, doc, l->auth, context != 0, vms, err);
 }
 
@@ -282,12 +294,57 @@ static int l_owners(void *ctx, const char *id, struct imc_strs *names, struct im
   return imc_infra_owners(l->engine, id, l->auth, names, err);
 }
 
+/* After an interrupt: says where the infrastructure stands and leaves without waiting for the
+ * rest (what has not started stays recorded, as after a crash). */
+static void leave_interrupted(struct local *l)
+{
+  struct imc_infra_state st = {0};
+  struct imc_err err = {0};
+
+  if (!l->touched[0]) {
+    fputs("imc: interrupted\n", stderr);
+  } else if (imc_infra_state(l->engine, l->touched, l->auth, &st, &err) != 0) {
+    fprintf(stderr, "imc: interrupted: infrastructure %s: %s\n", l->touched, err.msg);
+  } else {
+    fprintf(stderr, "imc: interrupted: infrastructure %s is %s", l->touched,
+            imc_vm_state_name(st.state));
+    for (size_t i = 0; i < st.n; i++)
+      fprintf(stderr, "%s VM %u %s", i ? "," : ";", st.vm_ids[i],
+              imc_vm_state_name(st.vm_states[i]));
+    fprintf(stderr, ". The work left stays recorded: `imc getstate %s` shows it, `imc destroy "
+                    "%s` removes it.\n",
+            l->touched, l->touched);
+    imc_infra_state_free(&st);
+  }
+  fflush(NULL);
+  _exit(130);
+}
+
+/* The engine's background work (async jobs) dies with this process, so it ends first. */
+static void wait_idle(struct local *l)
+{
+  const struct timespec tick = {0, IDLE_POLL_NS};
+
+  for (;;) {
+    struct imc_engine_counts n;
+    struct imc_err err = {0};
+
+    if (imc_engine_counts(l->engine, &n, &err) != 0 || n.jobs_queued + n.jobs_running == 0)
+      return;
+    if (cli_interrupted())
+      leave_interrupted(l);
+    nanosleep(&tick, NULL);
+  }
+}
+
 static void l_close(void *ctx)
 {
   struct local *l = ctx;
 
   if (!l)
     return;
+  if (l->engine)
+    wait_idle(l);
   imc_engine_close(l->engine);
   imc_store_close(l->store);
   imc_config_cleanup(&l->cfg);
@@ -297,7 +354,8 @@ static void l_close(void *ctx)
 int cli_backend_local(const struct imc_auth *auth, struct cli_backend *out, struct imc_err *err)
 {
   struct local *l = imc_calloc(1, sizeof *l);
-  struct imc_engine_opts o = {.connectors = imc_connectors_builtin};
+  /* Shared: another imc process (a --detach worker) may work on the same store. */
+  struct imc_engine_opts o = {.connectors = imc_connectors_builtin, .shared = true};
   char dir[4000], url[4096];
   int r;
 
@@ -305,7 +363,7 @@ int cli_backend_local(const struct imc_auth *auth, struct cli_backend *out, stru
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
   l->auth = auth;
   o.config = &l->cfg;
-  if ((r = imc_config_init(&l->cfg, err)) != 0 || (r = data_dir(dir, sizeof dir, err)) != 0)
+  if ((r = imc_config_init(&l->cfg, err)) != 0 || (r = cli_local_data_dir(dir, sizeof dir, err)) != 0)
     goto out;
   snprintf(url, sizeof url, "sqlite://%s/imc.db", dir);
   if ((r = imc_store_open(url, &l->store, err)) != 0)

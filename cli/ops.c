@@ -14,6 +14,7 @@
 #include "imc/alloc.h"
 #include "imc/radl.h"
 #include "ops_int.h"
+#include "worker.h"
 
 struct cli_global cli_global;
 
@@ -325,8 +326,8 @@ int cli_local_run(int argc, char **argv)
   struct imc_auth auth;
   struct imc_err err = {0};
   struct op_ctx c = {.b = &b, .auth = &auth, .argv = argv};
-  char usage[200];
-  int r, nargs;
+  char usage[200], dir[4000], log_path[4096];
+  int r, nargs, verdict_fd = -1;
 
   snprintf(usage, sizeof usage, "Usage: imc [OPTIONS] %s %s\n", op->name, op->args);
   if ((r = cli_options_parse_op(argc, argv, &cli_global, &nargs)) != CLI_OK)
@@ -348,15 +349,24 @@ int cli_local_run(int argc, char **argv)
     return cli_usage_error(usage, "--detach is for create, addresource and destroy in local "
                                   "mode (a server already works in the background)");
   if (cli_global.detach) {
-    fprintf(stderr, "imc: --detach (a background worker for local mode) is not built yet: "
-                    "run the operation without it, or against imcd (-u/-r URL)\n");
-    return CLI_FAIL;
+    if (cli_local_data_dir(dir, sizeof dir, &err) != 0) {
+      fprintf(stderr, "imc: %s\n", err.msg);
+      return CLI_FAIL;
+    }
+    snprintf(log_path, sizeof log_path, "%s/worker.log", dir);
+    if ((r = cli_detach(log_path, &verdict_fd)) >= 0)
+      return r; /* the caller's side: the worker answered */
   }
+  if (!c.server && op->detach)
+    cli_interrupt_arm();
   imc_auth_init(&auth);
-  if ((r = open_backend(op, &auth, &b)) == CLI_OK) {
+  r = open_backend(op, &auth, &b);
+  if (r == CLI_OK)
     r = op->run(&c);
-    b.close(b.ctx);
-  }
+  if (verdict_fd >= 0)
+    cli_detach_answer(verdict_fd, r, log_path);
+  if (b.close)
+    b.close(b.ctx); /* local mode: waits for the engine's background work */
   imc_auth_cleanup(&auth);
   return r;
 }

@@ -124,3 +124,11 @@ int imc_engine_ctxt_done(struct imc_engine *e, const char *id, unsigned vm, bool
     r = persist_infra(e, inf, err);
   return r;
 }
+
+int imc_engine_ctxt_log(struct imc_engine *e, const char *id, int vm, const char *text,
+                        struct imc_err *err)
+{
+  if (!engine_find(e, id))
+    return imc_fail(err, IMC_E_NOTFOUND, "Invalid infrastructure ID or access not granted.");
+  return imc_store_append_log(e->store, id, vm, engine_now(), text, err);
+}

@@ -224,10 +224,7 @@ int infra_begin_op(struct imc_engine *e, struct infra *inf, struct imc_err *err)
     inf->busy = false;
     pthread_cond_signal(&inf->idle);
     pthread_mutex_unlock(&inf->mu);
-    return r == IMC_E_CONFLICT
-             ? imc_fail(err, IMC_E_CONFLICT,
-                        "Infrastructure %s is being changed by another server", inf->id)
-             : r;
+    return r; /* the store's error names who holds the claim */
   }
   return 0;
 }

@@ -109,7 +109,14 @@ int imc_infra_create(struct imc_engine *e, const struct imc_doc *doc, const stru
   inf->created = inf->updated = engine_now();
   inf->busy = true; /* the op claim, taken before anybody can see it */
   inf->adding = async;
+  /* A shared store's claim too: another process must not change it while it launches. */
+  if (e->shared && (r = imc_store_lock_infra(e->store, id, err)) != 0) {
+    infra_free(inf);
+    goto out;
+  }
   if ((r = persist_infra(e, inf, err)) != 0 || (r = engine_add(e, inf, err)) != 0) {
+    if (e->shared)
+      imc_store_unlock_infra(e->store, id);
     infra_free(inf);
     goto out;
   }

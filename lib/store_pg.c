@@ -690,7 +690,7 @@ static int pg_claim(struct imc_store *st, const char *id, struct imc_err *err)
   if ((r = run(pg(st), PG_CLAIM, 1, vals, "claim", &res, err)) != 0)
     return r;
   if (PQntuples(res) != 1 || !column_bool(res, 0, 0))
-    r = imc_fail(err, IMC_E_CONFLICT, "infrastructure %s is being changed by another worker", id);
+    r = imc_fail(err, IMC_E_CONFLICT, "Infrastructure %s is being changed by another worker", id);
   PQclear(res);
   return r;
 }

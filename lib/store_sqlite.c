@@ -701,7 +701,7 @@ static int claim_free(struct sqlite_store *s, const char *id, struct imc_err *er
     if (holder && strcmp(holder, s->holder) != 0 && pid > 0 && pid == (pid_t)pid &&
         store_proc_alive((pid_t)pid, started))
       r = imc_fail(err, IMC_E_CONFLICT,
-                   "infrastructure %s is being changed by another worker (process %" PRId64 ")", id,
+                   "Infrastructure %s is being changed by another worker (process %" PRId64 ")", id,
                    pid);
   } else if (rc != SQLITE_DONE) {
     r = db_fail(s, "claim", err);

@@ -447,14 +447,84 @@ def test_ssh_show_only(e):
     expect(code == 1 and "show_only flag must be 0 or 1" in err, err)
 
 
-def test_detach_is_an_explicit_error(e):
-    code, _, err = e.run("--detach", "create", e.radl)
-    if e.server:
-        expect(code == 2 and "local mode" in err, err)
-    else:
-        expect(code == 1 and "not built yet" in err, err)
-    expect(e.run("--detach", "list")[0] == 2, "list never detaches")
+def worker_gone(pid):
+    """Whether process pid has ended (a zombie nobody reaps counts as ended)."""
+    try:
+        with open("/proc/%d/stat" % pid, encoding="utf-8") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 
+
+def wait_worker(pid):
+    deadline = time.monotonic() + 120
+    while not worker_gone(pid):
+        expect(time.monotonic() < deadline, "the worker %d never ended" % pid)
+        time.sleep(0.05)
+
+
+def detached(e, *args):
+    """Runs imc --detach ARGS; returns its stdout and the worker's pid once the worker ended."""
+    code, out, err = e.run("--detach", *args)
+    w = re.search(r"background worker (\d+) carries on; its log: (\S+)\n", err)
+    expect(code == 0 and w, "--detach %s: %d %s" % (args[0], code, err))
+    expect(w.group(2) == os.path.join(e.env["IMC_DATA_DIR"], "worker.log"), err)
+    wait_worker(int(w.group(1)))
+    with open(w.group(2), encoding="utf-8") as f:
+        log = f.read()  # the worker's stderr: a sanitizer report lands here, not in ours
+    expect(not re.search(r"Sanitizer|runtime error:", log), log)
+    return out
+
+
+def test_detach_runs_the_work_in_a_background_worker(e):
+    code, _, err = e.run("--detach", "list")
+    expect(code == 2 and "--detach is for create, addresource and destroy" in err, err)
+    if e.server:
+        code, _, err = e.run("--detach", "create", e.radl)
+        expect(code == 2 and "local mode" in err, err)
+        return
+    out = detached(e, "create", e.radl)
+    i = re.fullmatch(r"Infrastructure successfully created with ID: (%s)\n" % UUID, out).group(1)
+    state = e.run("getstate", i)
+    expect(state[1].startswith("The infrastructure is in state: configured\n"), state)
+    out = detached(e, "addresource", i, e.radl)
+    expect(out == "Resources with IDs: 2,3 successfully added.\n", out)
+    expect(detached(e, "-y", "destroy", i) == "Infrastructure successfully destroyed\n", i)
+    expect(i not in e.run("list")[1], "destroyed by the worker")
+    code, _, err = e.run("--detach", "destroy", i)
+    expect(code == 1 and "ERROR destroying the infrastructure" in err and
+           "carries on" not in err, "a failure is the caller's: " + err)
+
+
+def interrupted_destroy(e, i, signals):
+    """imc destroy I, interrupted signals times at its question, then answered yes."""
+    p = subprocess.Popen([IMC, "-a", e.auth, "destroy", i], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e.env)
+    asked = b""
+    while not asked.endswith(b"(yes/no):"):
+        chunk = os.read(p.stdout.fileno(), 4096)
+        expect(chunk, "no question: " + asked.decode())
+        asked += chunk
+    for n in range(signals):
+        p.send_signal(signal.SIGINT)
+        said = b""
+        while b"\n" not in said[1:] and p.poll() is None:
+            said += os.read(p.stderr.fileno(), 1)
+    out, err = p.communicate(b"yes\n" if p.poll() is None else None, timeout=120)
+    return p.returncode, said.decode() + err.decode()
+
+
+def test_interrupt_ends_at_a_safe_point(e):
+    if e.server:
+        return
+    i = e.create()
+    code, err = interrupted_destroy(e, i, 1)
+    expect("stopping at the next safe point" in err, err)
+    expect(code == 0 and i not in e.run("list")[1], "the operation went to its end: " + err)
+    j = e.create()
+    code, err = interrupted_destroy(e, j, 2)
+    expect(code == 130 and "leaving now: the store is consistent" in err, "%d %s" % (code, err))
+    expect(j in e.run("list")[1] and e.run("getstate", j)[0] == 0, "nothing half done")
 
 
 def main():

@@ -186,6 +186,10 @@ int imc_vm_snapshot(struct imc_engine *e, const char *id, unsigned vm, unsigned 
 /* Reports the contextualization outcome of one VM (for contextualizers). */
 int imc_engine_ctxt_done(struct imc_engine *e, const char *id, unsigned vm, bool ok,
                          const char *log, struct imc_err *err);
+/* Appends text to the contextualization log of VM vm (-1: the infrastructure's own log) while
+ * the work goes on, so GetVMContMsg shows steps as they happen. */
+int imc_engine_ctxt_log(struct imc_engine *e, const char *id, int vm, const char *text,
+                        struct imc_err *err);
 
 /* --- clouds and the server ------------------------------------------------------------- */
 
