@@ -13,6 +13,7 @@
 #include "imc/alloc.h"
 #include "imc/config.h"
 #include "imc/connector.h"
+#include "imc/ctxt_driver.h"
 #include "imc/radl.h"
 #include "imc/store.h"
 #include "worker.h"
@@ -24,6 +25,7 @@ struct local {
   struct imc_store *store;
   struct imc_engine *engine;
   const struct imc_auth *auth;
+  struct imc_contextualizer ctxr;
   char touched[IMC_INFRA_ID_MAX]; /* the infrastructure the operation changes, to report on */
 };
 
@@ -301,6 +303,7 @@ static void leave_interrupted(struct local *l)
   struct imc_infra_state st = {0};
   struct imc_err err = {0};
 
+  imc_ctxr_close(&l->ctxr); /* its ansible-playbook runs stop; their VMs are unconfigured */
   if (!l->touched[0]) {
     fputs("imc: interrupted\n", stderr);
   } else if (imc_infra_state(l->engine, l->touched, l->auth, &st, &err) != 0) {
@@ -311,26 +314,34 @@ static void leave_interrupted(struct local *l)
     for (size_t i = 0; i < st.n; i++)
       fprintf(stderr, "%s VM %u %s", i ? "," : ";", st.vm_ids[i],
               imc_vm_state_name(st.vm_states[i]));
-    fprintf(stderr, ". The work left stays recorded: `imc getstate %s` shows it, `imc destroy "
-                    "%s` removes it.\n",
-            l->touched, l->touched);
+    fprintf(stderr, ". What is left stays recorded: `imc getstate %s` shows it, `imc "
+                    "reconfigure %s` configures it again, `imc destroy %s` removes it.\n",
+            l->touched, l->touched, l->touched);
     imc_infra_state_free(&st);
   }
   fflush(NULL);
   _exit(130);
 }
 
-/* The engine's background work (async jobs) dies with this process, so it ends first. */
+/* The engine's background work (async jobs, contextualization) dies with this process, so it
+ * ends first. */
 static void wait_idle(struct local *l)
 {
   const struct timespec tick = {0, IDLE_POLL_NS};
+  bool said = cli_global.quiet || cli_global.json;
 
   for (;;) {
     struct imc_engine_counts n;
     struct imc_err err = {0};
 
-    if (imc_engine_counts(l->engine, &n, &err) != 0 || n.jobs_queued + n.jobs_running == 0)
+    if (imc_engine_counts(l->engine, &n, &err) != 0 ||
+        n.jobs_queued + n.jobs_running + n.ctxt_running == 0)
       return;
+    if (!said && n.ctxt_running && l->touched[0]) {
+      fprintf(stderr, "imc: configuring %zu VM(s) of %s with Ansible; `imc getcontmsg %s` shows "
+                      "the steps\n", n.ctxt_running, l->touched, l->touched);
+      said = true;
+    }
     if (cli_interrupted())
       leave_interrupted(l);
     nanosleep(&tick, NULL);
@@ -345,6 +356,7 @@ static void l_close(void *ctx)
     return;
   if (l->engine)
     wait_idle(l);
+  imc_ctxr_close(&l->ctxr); /* its runs report to the engine: they end first */
   imc_engine_close(l->engine);
   imc_store_close(l->store);
   imc_config_cleanup(&l->cfg);
@@ -363,11 +375,16 @@ int cli_backend_local(const struct imc_auth *auth, struct cli_backend *out, stru
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
   l->auth = auth;
   o.config = &l->cfg;
-  if ((r = imc_config_init(&l->cfg, err)) != 0 || (r = cli_local_data_dir(dir, sizeof dir, err)) != 0)
+  if ((r = imc_config_init(&l->cfg, err)) != 0 ||
+      (r = cli_local_data_dir(dir, sizeof dir, err)) != 0)
     goto out;
   snprintf(url, sizeof url, "sqlite://%s/imc.db", dir);
   if ((r = imc_store_open(url, &l->store, err)) != 0)
     goto out;
+  snprintf(url, sizeof url, "%s/ctxt", dir);
+  if ((r = imc_ctxr_open(&l->cfg, url, &l->ctxr, err)) != 0)
+    goto out;
+  o.contextualizer = &l->ctxr;
   o.store = l->store;
   r = imc_engine_open(&o, &l->engine, err);
 out:

@@ -6,9 +6,11 @@
 #include "imc/connector.h"
 
 extern const struct imc_connector imc_connector_dummy;
+extern const struct imc_connector imc_connector_netns;
 
 const struct imc_connector *const imc_connectors_builtin[] = {
   &imc_connector_dummy,
+  &imc_connector_netns,
   NULL,
 };
 

@@ -3,11 +3,42 @@
  * Ansible) belongs to a contextualizer given at open; without one, VMs that need it stay
  * `running` and the log says why.  As in IM, `contextualize ()` disables it, and so does a
  * connector whose VMs cannot be reached (Dummy): those VMs become `configured` at once. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine_int.h"
 #include "imc/alloc.h"
 #include "imc/log.h"
+#include "store_int.h"
+
+/* Who runs a contextualization: this process, on this machine. */
+static json_t *run_mark(void)
+{
+  char host[256] = "";
+  int64_t started = 0;
+
+  gethostname(host, sizeof host - 1);
+  if (store_proc_start(getpid(), &started) != 0)
+    return NULL;
+  return json_pack("{s:s, s:I, s:I}", "host", host, "pid", (json_int_t)getpid(), "started",
+                   (json_int_t)started);
+}
+
+static bool run_stopped(const json_t *mark)
+{
+  char host[256] = "";
+  const char *its_host = json_string_value(json_object_get(mark, "host"));
+  json_int_t pid = json_integer_value(json_object_get(mark, "pid"));
+
+  gethostname(host, sizeof host - 1);
+  /* A run of another machine (imcds sharing PostgreSQL) is that machine's to judge. */
+  if (!its_host || strcmp(its_host, host) != 0)
+    return false;
+  return pid <= 0 || pid != (pid_t)pid ||
+         !store_proc_alive((pid_t)pid, json_integer_value(json_object_get(mark, "started")));
+}
 
 /* IM's Contextualize(): no Ansible item in a contextualize sentence means none. */
 static bool ctxt_disabled(const struct imc_doc *doc)
@@ -21,6 +52,26 @@ static bool ctxt_disabled(const struct imc_doc *doc)
       return false;
   }
   return true;
+}
+
+/* What this version's contextualization does not do yet, asked for by system (or NULL).  A VM
+ * that asks for it ends unconfigured with the reason in its log, never configured without it. */
+static const char *unsupported(const struct imc_doc *doc, const struct imc_elem *system)
+{
+  static const char *const galaxy[] = {"ansible.roles.", "ansible.collections."};
+  const struct imc_prop *apps;
+
+  if (doc && doc->nansibles)
+    return "an external Ansible host (an `ansible` section of the RADL)";
+  apps = system ? imc_features_prop(&system->feats, "disk.0.applications") : NULL;
+  for (size_t i = 0; apps && apps->kind == IMC_PROP_CONTAINS && i < apps->nitems; i++) {
+    const char *name = apps->items[i]->sub ? imc_features_str(apps->items[i]->sub, "name") : NULL;
+
+    for (size_t k = 0; name && k < sizeof galaxy / sizeof galaxy[0]; k++)
+      if (strncmp(name, galaxy[k], strlen(galaxy[k])) == 0)
+        return "Ansible roles and collections in disk.0.applications (ansible-galaxy installs)";
+  }
+  return NULL;
 }
 
 static bool needs_ctxt(const struct imc_engine *e, const struct evm *v)
@@ -54,35 +105,57 @@ int ctxt_start(struct imc_engine *e, struct infra *inf, const unsigned *ids, siz
                const struct imc_auth *auth, struct imc_err *err)
 {
   unsigned *todo = NULL;
-  size_t ntodo = 0, count;
+  unsigned *refused = NULL;
+  const char **reasons = NULL;
+  size_t ntodo = 0, nrefused = 0, count;
+  json_t *mark = run_mark();
   bool disabled;
   int r = 0;
 
   pthread_mutex_lock(&inf->mu);
   count = n ? n : inf->nvms;
   disabled = inf->doc && ctxt_disabled(inf->doc);
-  if (count && !(todo = imc_calloc(count, sizeof *todo))) {
+  if (count && (!(todo = imc_calloc(count, sizeof *todo)) ||
+                !(refused = imc_calloc(count, sizeof *refused)) ||
+                !(reasons = imc_calloc(count, sizeof *reasons)))) {
+    imc_free(todo);
+    imc_free(refused);
     pthread_mutex_unlock(&inf->mu);
+    json_decref(mark);
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
   }
   for (size_t i = 0; i < count; i++) {
     struct evm *v = &inf->vms[n ? ids[i] : i];
+    const char *why;
+    char key[16];
 
     if (v->destroyed || v->launch != IMC_LAUNCH_DONE)
       continue;
     v->gen++;
     if (disabled || !needs_ctxt(e, v)) {
       v->ctxt = 1;
+    } else if ((why = unsupported(inf->doc, v->vm->system)) != NULL) {
+      v->ctxt = 0;
+      refused[nrefused] = v->vm->id;
+      reasons[nrefused++] = why;
     } else {
       v->ctxt = CTXT_NONE;
       todo[ntodo++] = v->vm->id;
+      snprintf(key, sizeof key, "%u", v->vm->id);
+      if (e->ctxr && mark)
+        json_object_set(inf->ctxt_runs, key, mark);
     }
   }
   update_configured(inf);
   pthread_mutex_unlock(&inf->mu);
+  json_decref(mark);
 
   if (disabled)
     persist_log(e, inf->id, -1, "Contextualization disabled by the RADL/TOSCA template.");
+  for (size_t i = 0; i < nrefused; i++)
+    persist_log(e, inf->id, (int)refused[i],
+                "Contextualization not done: this version of imc does not support %s yet.",
+                reasons[i]);
   if (ntodo && e->ctxr) {
     r = e->ctxr->start(e->ctxr->ctx, e, inf->id, todo, ntodo, auth, err);
   } else if (ntodo) {
@@ -95,6 +168,8 @@ int ctxt_start(struct imc_engine *e, struct infra *inf, const unsigned *ids, siz
   if (!r)
     r = persist_infra(e, inf, err);
   imc_free(todo);
+  imc_free(refused);
+  imc_free(reasons);
   return r;
 }
 
@@ -110,6 +185,10 @@ int imc_engine_ctxt_done(struct imc_engine *e, const char *id, unsigned vm, bool
   if (vm >= inf->nvms || inf->vms[vm].destroyed) {
     r = imc_fail(err, IMC_E_NOTFOUND, "Invalid VM ID");
   } else {
+    char key[16];
+
+    snprintf(key, sizeof key, "%u", vm);
+    json_object_del(inf->ctxt_runs, key);
     inf->vms[vm].ctxt = ok;
     inf->vms[vm].gen++;
     update_configured(inf);
@@ -131,4 +210,62 @@ int imc_engine_ctxt_log(struct imc_engine *e, const char *id, int vm, const char
   if (!engine_find(e, id))
     return imc_fail(err, IMC_E_NOTFOUND, "Invalid infrastructure ID or access not granted.");
   return imc_store_append_log(e->store, id, vm, engine_now(), text, err);
+}
+
+/* One infrastructure's stopped runs; returns how many VMs it settled. */
+static size_t settle_infra(struct imc_engine *e, struct infra *inf)
+{
+  unsigned *settled;
+  size_t n = 0, dropped = 0;
+  const char *key;
+  json_t *mark, *tmp;
+  struct imc_err err = {0};
+
+  pthread_mutex_lock(&inf->mu);
+  if (!(settled = imc_calloc(json_object_size(inf->ctxt_runs), sizeof *settled))) {
+    pthread_mutex_unlock(&inf->mu);
+    return 0; /* the next open tries again */
+  }
+  json_object_foreach_safe(inf->ctxt_runs, tmp, key, mark)
+  {
+    char *end;
+    unsigned long vm = strtoul(key, &end, 10);
+    bool bad_key = *end != '\0';
+
+    if (!run_stopped(mark))
+      continue;
+    json_object_del(inf->ctxt_runs, key); /* frees key; a VM gone meanwhile needs no more */
+    dropped++;
+    if (bad_key || vm >= inf->nvms || inf->vms[vm].destroyed)
+      continue;
+    inf->vms[vm].ctxt = 0;
+    inf->vms[vm].gen++;
+    settled[n++] = (unsigned)vm;
+  }
+  update_configured(inf);
+  pthread_mutex_unlock(&inf->mu);
+  for (size_t i = 0; i < n; i++) {
+    persist_log(e, inf->id, (int)settled[i],
+                "Contextualization stopped: the process running it ended before it finished. "
+                "Reconfigure runs it again.");
+    persist_vm(e, inf, settled[i], &err);
+  }
+  if (dropped)
+    persist_infra(e, inf, &err);
+  imc_free(settled);
+  return n;
+}
+
+void ctxt_settle_stopped(struct imc_engine *e)
+{
+  for (size_t i = 0; i < e->ninfras; i++) {
+    struct infra *inf = e->infras[i];
+    size_t n;
+
+    if (inf->deleted || json_object_size(inf->ctxt_runs) == 0)
+      continue;
+    if ((n = settle_infra(e, inf)) > 0)
+      imc_log(IMC_LOG_WARN, "infrastructure %s: %zu VM(s) whose contextualization stopped "
+                            "with its process are now unconfigured", inf->id, n);
+  }
 }

@@ -14,6 +14,7 @@
 #include "imc/alloc.h"
 #include "imc/log.h"
 #include "imc/radl.h"
+#include "imc/ssh_key.h"
 
 #define ATTEMPTS_LOG_MAX 1024
 
@@ -34,6 +35,61 @@ struct launches {
   const size_t *deploy_of; /* their deploy in the plan */
 };
 
+/* The infrastructure's key pair, made and recorded before the first VM that is given it is
+ * launched (the VM will accept it, so the store must know it first).  Under nothing. */
+static int infra_key(struct launches *l, json_t **key, struct imc_err *err)
+{
+  char *priv = NULL, *pub = NULL;
+  json_t *made;
+  int r;
+
+  pthread_mutex_lock(&l->inf->mu);
+  *key = json_incref(l->inf->ssh_key);
+  pthread_mutex_unlock(&l->inf->mu);
+  if (*key)
+    return 0;
+  if ((r = imc_ssh_keypair(IMC_SSH_KEY_ED25519, l->inf->id, &priv, &pub, err)) != 0)
+    return r;
+  made = json_pack("{s:s, s:s}", "private", priv, "public", pub);
+  imc_free_secret(priv);
+  imc_free(pub);
+  if (!made)
+    return nomem(err);
+  pthread_mutex_lock(&l->inf->mu);
+  if (!l->inf->ssh_key) /* launches run in parallel: the first one made it */
+    l->inf->ssh_key = json_incref(made);
+  *key = json_incref(l->inf->ssh_key);
+  pthread_mutex_unlock(&l->inf->mu);
+  json_decref(made);
+  return persist_infra(l->e, l->inf, err);
+}
+
+/* A VM that will be contextualized and brings no credentials of its own logs in with the
+ * infrastructure's key, as IM's VMs do with the key it makes. */
+static int give_key(struct launches *l, const struct cloud *c, struct imc_elem *system,
+                    struct imc_err *err)
+{
+  json_t *key = NULL;
+  int r;
+
+  if (c->conn->caps & IMC_CAP_NO_CTXT)
+    return 0;
+  if ((r = infra_key(l, &key, err)) != 0) /* the cloud installs it on every such VM */
+    return r;
+  if (imc_features_str(&system->feats, "disk.0.os.credentials.private_key") ||
+      imc_features_str(&system->feats, "disk.0.os.credentials.password")) {
+    json_decref(key);
+    return 0;
+  }
+  if (imc_features_set_str(&system->feats, "disk.0.os.credentials.private_key",
+                           json_string_value(json_object_get(key, "private"))) ||
+      imc_features_set_str(&system->feats, "disk.0.os.credentials.public_key",
+                           json_string_value(json_object_get(key, "public"))))
+    r = nomem(err);
+  json_decref(key);
+  return r;
+}
+
 /* Points the call's VM i at attempt k's cloud: its concrete system there and a new client
  * token, and writes the intent.  Under nothing; takes inf->mu. */
 static int aim(struct launches *l, size_t i, size_t cloud, unsigned attempt, struct imc_err *err)
@@ -48,6 +104,10 @@ static int aim(struct launches *l, size_t i, size_t cloud, unsigned attempt, str
 
   if (!copy || vm_set_names(copy, id, l->e->cfg))
     goto nomem;
+  if ((r = give_key(l, &l->plan->clouds[cloud], copy, err)) != 0) {
+    imc_elem_free(copy);
+    return r;
+  }
   snprintf(token, sizeof token, "imc-%s-%u-%u", l->inf->id, id, attempt);
   pthread_mutex_lock(&l->inf->mu);
   v = &l->inf->vms[id];
@@ -72,6 +132,7 @@ static int try_launch(struct launches *l, unsigned id, size_t cloud, struct imc_
 {
   const struct cloud *c = &l->plan->clouds[cloud];
   struct imc_launch rq = {.infra_id = l->inf->id, .vm_id = id, .doc = l->doc};
+  json_t *key;
   struct imc_vm *vm;
   void *ctx = NULL;
   unsigned gen;
@@ -85,9 +146,14 @@ static int try_launch(struct launches *l, unsigned id, size_t cloud, struct imc_
     return nomem(err);
   rq.client_token = vm->client_token;
   rq.system = vm->system;
+  pthread_mutex_lock(&l->inf->mu);
+  key = json_incref(l->inf->ssh_key);
+  pthread_mutex_unlock(&l->inf->mu);
+  rq.public_key = json_string_value(json_object_get(key, "public"));
   if ((r = cloud_open(c->conn, c->auth, &ctx, err)) == 0)
     r = c->conn->launch(ctx, &rq, vm, err);
   cloud_close(c->conn, ctx);
+  json_decref(key);
   if (r) {
     imc_vm_free(vm);
     return r;

@@ -73,7 +73,8 @@ struct infra *infra_new(const char *id)
   pthread_mutex_init(&inf->save_mu, NULL);
   pthread_cond_init(&inf->idle, NULL);
   inf->configured = CTXT_NONE;
-  if (!(inf->private_nets = json_object()) || !(inf->snapshots = json_array())) {
+  if (!(inf->private_nets = json_object()) || !(inf->snapshots = json_array()) ||
+      !(inf->ctxt_runs = json_object())) {
     infra_free(inf);
     return NULL;
   }
@@ -99,6 +100,8 @@ void infra_free(struct infra *inf)
   imc_store_ids_free(inf->owners, inf->nowners);
   json_decref(inf->private_nets);
   json_decref(inf->snapshots);
+  json_decref(inf->ssh_key);
+  json_decref(inf->ctxt_runs);
   pthread_cond_destroy(&inf->idle);
   pthread_mutex_destroy(&inf->save_mu);
   pthread_mutex_destroy(&inf->mu);
@@ -346,6 +349,7 @@ int imc_engine_open(const struct imc_engine_opts *opts, struct imc_engine **out,
       (r = load_all(e, err)) != 0)
     goto fail;
   settle_credentialless(e);
+  ctxt_settle_stopped(e);
   if ((r = imc_pool_start((unsigned)e->cfg->workers, &e->pool, err)) != 0)
     goto fail;
   imc_log(IMC_LOG_INFO, "engine: %zu infrastructures loaded", e->ninfras);
@@ -465,6 +469,8 @@ void infra_swap_contents(struct infra *inf, struct infra *fresh)
   SWAP(nowners);
   SWAP(private_nets);
   SWAP(snapshots);
+  SWAP(ssh_key);
+  SWAP(ctxt_runs);
 #undef SWAP
   pthread_mutex_unlock(&inf->mu);
 }

@@ -56,6 +56,12 @@ struct infra {
   size_t nowners;
   json_t *private_nets; /* {network id: cloud id}: where later VMs on that network must go */
   json_t *snapshots;    /* [{"url", "cloud_id", "cloud_type"}] to delete with the infra */
+  /* {"private", "public"}: the infrastructure's own SSH key pair (IM's agent key), made at its
+   * first launch of a VM that gets contextualized; NULL until then. */
+  json_t *ssh_key;
+  /* {"VM id": {"host", "pid", "started"}}: VMs whose contextualization a process runs, so that
+   * one that died (kill -9) is seen and its VMs are not left `running` forever. */
+  json_t *ctxt_runs;
 };
 
 /* Who calls: IM's check_auth_data. */
@@ -197,6 +203,9 @@ int deploy_estimate(struct imc_engine *e, const struct imc_doc *doc, const struc
  * when nothing needs it. */
 int ctxt_start(struct imc_engine *e, struct infra *inf, const unsigned *ids, size_t n,
                const struct imc_auth *auth, struct imc_err *err);
+/* At open: the VMs of contextualization runs whose process (on this machine) is gone become
+ * unconfigured, with a log line that says so. */
+void ctxt_settle_stopped(struct imc_engine *e);
 
 /* auth copies for background work */
 int auth_copy(const struct imc_auth *src, struct imc_auth *dst);

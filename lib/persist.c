@@ -60,7 +60,9 @@ static char *extra_json(const struct infra *inf)
 
   if (o && !json_object_set_new(o, "configured", json_integer(inf->configured)) &&
       !json_object_set(o, "private_networks", inf->private_nets) &&
-      !json_object_set(o, "snapshots", inf->snapshots))
+      !json_object_set(o, "snapshots", inf->snapshots) &&
+      !json_object_set(o, "ctxt_runs", inf->ctxt_runs) &&
+      (!inf->ssh_key || !json_object_set(o, "ssh_key", inf->ssh_key)))
     text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(o);
   return text;
@@ -206,6 +208,14 @@ static int load_extra(struct infra *inf, const char *text, struct imc_err *err)
   if (json_is_array(v = json_object_get(o, "snapshots"))) {
     json_decref(inf->snapshots);
     inf->snapshots = json_incref(v);
+  }
+  if (json_is_object(v = json_object_get(o, "ctxt_runs"))) {
+    json_decref(inf->ctxt_runs);
+    inf->ctxt_runs = json_incref(v);
+  }
+  if (json_is_object(v = json_object_get(o, "ssh_key"))) {
+    json_decref(inf->ssh_key);
+    inf->ssh_key = json_incref(v);
   }
   json_decref(o);
   return 0;

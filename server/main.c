@@ -15,6 +15,7 @@
 
 #include "http.h"
 #include "imc/alloc.h"
+#include "imc/ctxt_driver.h"
 #include "imc/log.h"
 #include "imc/store.h"
 #include "logfile.h"
@@ -111,8 +112,28 @@ static void make_store_dir(const char *url)
     imc_log(IMC_LOG_WARN, "cannot create %s: %s", dir, strerror(errno));
 }
 
+/* CTXT_WORK_DIR, or by default ctxt/ beside a SQLite store (/var/lib/imc/ctxt for another). */
+static void ctxt_work_dir(const struct imc_config *cfg, char *out, size_t size)
+{
+  const char *db = cfg->data_db, *slash;
+
+  if (cfg->ctxt_work_dir && *cfg->ctxt_work_dir) {
+    snprintf(out, size, "%s", cfg->ctxt_work_dir);
+    return;
+  }
+  if (strncmp(db, "sqlite://", 9) == 0)
+    db += 9;
+  if (strstr(db, "://") || !(slash = strrchr(db, '/'))) {
+    snprintf(out, size, "%s", strstr(db, "://") ? "/var/lib/imc/ctxt" : "ctxt");
+    return;
+  }
+  snprintf(out, size, "%.*s/ctxt", (int)(slash - db), db);
+}
+
 static int serve(const struct imc_config *cfg, struct imc_err *err)
 {
+  struct imc_contextualizer ctxr = {0};
+  char work_dir[4096];
   struct imc_store *store = NULL;
   struct imc_engine *engine = NULL;
   struct http *http = NULL;
@@ -133,6 +154,10 @@ static int serve(const struct imc_config *cfg, struct imc_err *err)
     goto out;
   o.store = store;
   o.shared = strstr(cfg->data_db, "postgres") == cfg->data_db; /* several imcd share it */
+  ctxt_work_dir(cfg, work_dir, sizeof work_dir);
+  if ((r = imc_ctxr_open(cfg, work_dir, &ctxr, err)) != 0)
+    goto out;
+  o.contextualizer = &ctxr;
   if ((r = imc_engine_open(&o, &engine, err)) != 0)
     goto out;
   d.engine = engine;
@@ -145,6 +170,7 @@ static int serve(const struct imc_config *cfg, struct imc_err *err)
   imc_log(IMC_LOG_INFO, "signal %d: stopping (requests in flight finish first)", sig);
 out:
   http_stop(http);
+  imc_ctxr_close(&ctxr); /* its runs report to the engine: they end first */
   imc_engine_close(engine);
   imc_store_close(store);
   metrics_free(d.metrics);

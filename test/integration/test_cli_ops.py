@@ -505,11 +505,14 @@ def interrupted_destroy(e, i, signals):
         chunk = os.read(p.stdout.fileno(), 4096)
         expect(chunk, "no question: " + asked.decode())
         asked += chunk
-    for n in range(signals):
+    said = b""
+    for answer in (b"stopping at the next safe point", b"leaving now")[:signals]:
         p.send_signal(signal.SIGINT)
-        said = b""
-        while b"\n" not in said[1:] and p.poll() is None:
-            said += os.read(p.stderr.fileno(), 1)
+        # the next signal only once this one was handled: two pending SIGINTs would be one
+        while answer not in said:
+            chunk = os.read(p.stderr.fileno(), 4096)
+            expect(chunk, "no answer to SIGINT: " + said.decode())
+            said += chunk
     out, err = p.communicate(b"yes\n" if p.poll() is None else None, timeout=120)
     return p.returncode, said.decode() + err.decode()
 

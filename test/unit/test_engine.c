@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -28,6 +29,7 @@ static struct {
   unsigned launches, finalized, finalized_last;
   char tokens[64][96]; /* what was created, by client token */
   size_t ntokens;
+  char public_key[256]; /* the key the last launch was asked to install */
 } tc = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 struct tc_ctx {
@@ -83,6 +85,7 @@ static int tc_launch(void *ctx, const struct imc_launch *rq, struct imc_vm *vm,
   } else if (tc.ntokens < 64) {
     snprintf(tc.tokens[tc.ntokens++], sizeof tc.tokens[0], "%s", rq->client_token);
   }
+  snprintf(tc.public_key, sizeof tc.public_key, "%s", rq->public_key ? rq->public_key : "");
   pthread_mutex_unlock(&tc.mu);
   if (r)
     return r;
@@ -661,6 +664,113 @@ static void test_vms_needing_contextualization_stay_running_without_it(void **st
   assert_int_equal(imc_engine_ctxt_done(f->e, id, 0, true, NULL, &err), 0);
   assert_int_equal(imc_engine_ctxt_done(f->e, id, 1, false, "failed task", &err), 0);
   assert_int_equal(infra_state(f, id, &f->alice), IMC_VM_UNCONFIGURED);
+}
+
+static const char *vm_feature(struct fx *f, const char *id, unsigned vm, const char *name,
+                              struct imc_doc **doc)
+{
+  struct imc_err err = {0};
+
+  assert_int_equal(imc_vm_info(f->e, id, vm, &f->alice, doc, &err), 0);
+  return imc_features_str(&(*doc)->systems[0]->feats, name);
+}
+
+static void test_vms_to_configure_get_the_infrastructure_key(void **state)
+{
+  struct fx *f = *state;
+  char id[IMC_INFRA_ID_MAX], id2[IMC_INFRA_ID_MAX];
+  struct imc_doc *d0 = NULL, *d1 = NULL, *d2 = NULL;
+  const char *pub;
+
+  create(f, "system s (disk.0.image.url = 'x://y')\ndeploy s 2 t1\n", &f->alice, id);
+  pub = vm_feature(f, id, 0, "disk.0.os.credentials.public_key", &d0);
+  assert_non_null(pub);
+  assert_true(strncmp(pub, "ssh-ed25519 ", 12) == 0);
+  assert_string_equal(tc.public_key, pub); /* the cloud was asked to install it */
+  assert_non_null(strstr(vm_feature(f, id, 0, "disk.0.os.credentials.private_key", &d1),
+                         "BEGIN OPENSSH PRIVATE KEY"));
+  imc_doc_free(d1);
+  /* one key per infrastructure, kept across a restart */
+  imc_engine_close(f->e);
+  engine_start(f);
+  assert_string_equal(vm_feature(f, id, 1, "disk.0.os.credentials.public_key", &d1), pub);
+  /* a VM with a password of its own keeps it; its cloud still gets the key */
+  create(f, "system s (disk.0.image.url = 'x://y' and disk.0.os.credentials.password = 'pw')\n"
+            "deploy s 1 t1\n", &f->alice, id2);
+  assert_null(vm_feature(f, id2, 0, "disk.0.os.credentials.private_key", &d2));
+  assert_true(strncmp(tc.public_key, "ssh-ed25519 ", 12) == 0);
+  assert_string_not_equal(tc.public_key, pub);
+  imc_doc_free(d0);
+  imc_doc_free(d1);
+  imc_doc_free(d2);
+}
+
+static int idle_start(void *ctx, struct imc_engine *e, const char *infra_id, const unsigned *vm_ids,
+                      size_t n, const struct imc_auth *auth, struct imc_err *err)
+{
+  return 0; /* a run that never ends: its process dies first */
+}
+
+static void test_contextualization_of_a_dead_process_ends_unconfigured(void **state)
+{
+  struct fx *f = *state;
+  struct imc_contextualizer idle = {.start = idle_start};
+  struct imc_strs ids = {0};
+  struct imc_buf log;
+  struct imc_err err = {0};
+  int status = 0;
+  pid_t pid;
+
+  imc_engine_close(f->e); /* the child gets the store to itself */
+  f->e = NULL;
+  if ((pid = fork()) == 0) {
+    struct imc_engine_opts o = {.config = &f->cfg, .connectors = connectors, .store = f->store,
+                                .contextualizer = &idle};
+    struct imc_engine *e = NULL;
+    char id[IMC_INFRA_ID_MAX];
+
+    struct imc_doc *doc = doc_of("system s (disk.0.image.url = 'x://y')\ndeploy s 2 t1\n");
+
+    if (imc_engine_open(&o, &e, &err) != 0 ||
+        imc_infra_create(e, doc, &f->alice, false, id, &err) != 0)
+      _exit(1);
+    _exit(0); /* as kill -9 would: mid-contextualization */
+  }
+  assert_true(pid > 0);
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  engine_start(f);
+  assert_int_equal(imc_infra_list(f->e, &f->alice, NULL, &ids, &err), 0);
+  assert_int_equal(ids.n, 1);
+  assert_int_equal(infra_state(f, ids.v[0], &f->alice), IMC_VM_UNCONFIGURED);
+  imc_buf_init(&log, 1 << 16);
+  assert_int_equal(imc_vm_contmsg(f->e, ids.v[0], 1, &f->alice, &log, &err), 0);
+  assert_non_null(strstr(imc_buf_cstr(&log), "Contextualization stopped: the process"));
+  imc_buf_free(&log);
+  imc_strs_free(&ids);
+}
+
+static void test_unsupported_contextualization_requests_end_unconfigured(void **state)
+{
+  struct fx *f = *state;
+  char id[IMC_INFRA_ID_MAX], id2[IMC_INFRA_ID_MAX];
+  struct imc_buf log;
+  struct imc_err err = {0};
+
+  create(f, "system s (disk.0.image.url = 'x://y' and disk.0.applications contains "
+            "(name = 'ansible.roles.geerlingguy.docker'))\ndeploy s 1 t1\n", &f->alice, id);
+  assert_int_equal(infra_state(f, id, &f->alice), IMC_VM_UNCONFIGURED);
+  imc_buf_init(&log, 1 << 16);
+  assert_int_equal(imc_vm_contmsg(f->e, id, 0, &f->alice, &log, &err), 0);
+  assert_non_null(strstr(imc_buf_cstr(&log), "does not support Ansible roles"));
+  imc_buf_reset(&log);
+  create(f, "ansible a (host = 'h' and credentials.username = 'u' and "
+            "credentials.password = 'p')\nsystem s (disk.0.image.url = 'x://y')\n"
+            "deploy s 1 t1\n", &f->alice, id2);
+  assert_int_equal(infra_state(f, id2, &f->alice), IMC_VM_UNCONFIGURED);
+  assert_int_equal(imc_vm_contmsg(f->e, id2, 0, &f->alice, &log, &err), 0);
+  assert_non_null(strstr(imc_buf_cstr(&log), "an external Ansible host"));
+  imc_buf_free(&log);
 }
 
 static void test_empty_contextualize_configures_at_once(void **state)
@@ -1286,6 +1396,9 @@ int main(void)
     T(test_vm_info_has_the_cloud_facts_and_state),
     T(test_contmsg_has_the_infrastructure_log_and_vm_logs),
     T(test_vms_needing_contextualization_stay_running_without_it),
+    T(test_vms_to_configure_get_the_infrastructure_key),
+    T(test_contextualization_of_a_dead_process_ends_unconfigured),
+    T(test_unsupported_contextualization_requests_end_unconfigured),
     T(test_empty_contextualize_configures_at_once),
     T(test_outputs_of_a_radl_infrastructure_are_forbidden),
     T(test_add_resource_completes_references_and_appends_ids),

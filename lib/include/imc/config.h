@@ -156,6 +156,9 @@
   X(WORKERS, workers, INT, "8", NULL, 1, 1024, NONE, IMC_CFG_ADDED,                               \
     "Threads that run asynchronous operations, and imcd's requests that may wait on a cloud; "    \
     "different infrastructures run in parallel on them.")                                         \
+  X(CTXT_WORK_DIR, ctxt_work_dir, STRING, "", NULL, 0, 0, NONE, IMC_CFG_ADDED,                   \
+    "Where imcd writes each contextualization's inventory, playbooks and known_hosts (0700). "   \
+    "Empty: ctxt/ beside a SQLite DATA_DB, else /var/lib/imc/ctxt.")                              \
   X(MAX_REQUEST_BODY, max_request_body, INT, "16777216", NULL, 1024, 67108864, NONE,              \
     IMC_CFG_ADDED, "Largest REST or XML-RPC request body imcd accepts, in bytes.")                \
   X(METRICS, metrics, BOOL, "false", NULL, 0, 0, NONE, IMC_CFG_ADDED,                             \

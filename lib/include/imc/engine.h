@@ -264,6 +264,7 @@ struct imc_engine_counts {
   size_t infras[IMC_VM_NSTATES];
   size_t vms[IMC_VM_NSTATES];
   size_t jobs_queued, jobs_running;
+  size_t ctxt_running; /* VMs this process's contextualizer is configuring */
 };
 int imc_engine_counts(struct imc_engine *e, struct imc_engine_counts *out, struct imc_err *err);
 

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* One contextualization run inside the contextualizer (ctxt_driver.c): the run the engine
+ * asked for, and the job it builds (nodes, files, logs).  ctxt_nodes.c fills the nodes from
+ * the engine's documents. */
+#ifndef IMC_CTXT_JOB_H
+#define IMC_CTXT_JOB_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
+#include "ctxt_int.h"
+#include "imc/auth.h"
+#include "imc/config.h"
+#include "imc/engine.h"
+
+#define CTXR_MAX_LOG (256u * 1024) /* one piece of log handed to the engine */
+
+struct ctxr;
+
+struct run {
+  struct ctxr *c;
+  struct imc_engine *e;
+  char *id;
+  unsigned *vms; /* the VMs asked for */
+  size_t nvms;
+  struct imc_auth auth;
+  pthread_t th;
+  atomic_bool finished;
+  struct run *next;
+};
+
+struct ctxr {
+  const struct imc_config *cfg;
+  char *work_dir;
+  pthread_mutex_t mu;
+  struct run *runs;
+  unsigned seq;
+  atomic_bool stop;
+};
+
+/* Everything one run builds: nodes and the strings they point to. */
+struct job {
+  struct run *run;
+  char dir[4096], base[4096], known_hosts[4200], facts[4200];
+  struct imc_doc *doc;
+  struct imc_doc **infos; /* per node */
+  struct ctxt_node *nodes;
+  struct ctxt_proxy *proxies;
+  unsigned *vmids; /* per node, known even when its node could not be built */
+  struct ctxt_disk **disks;
+  struct ctxt_iface **ifaces;
+  char **owned; /* strings to free (secrets wiped) */
+  size_t nowned, cap_owned;
+  size_t n;
+  bool *target;         /* asked for, not disabled, and still on track */
+  bool *ok, *bad;       /* the last run's recap: ok, or failed/unreachable */
+  struct imc_buf *logs; /* per node, pending */
+  struct imc_buf infra; /* pending lines for the infrastructure's log */
+  bool in_msg;          /* inside the lines of an Ansible warning or error */
+  ssize_t last;         /* the node the last result line was about, or -1 */
+  char header[1024];    /* the last PLAY/TASK line */
+  bool *header_sent;
+  double deadline;
+  struct ctxt_infra inf;
+};
+
+/* Keeps s (a new string) until the job ends, when it is wiped and freed; returns s, or NULL
+ * (s freed) when out of memory. */
+char *ctxt_job_own(struct job *j, char *s);
+char *ctxt_job_own_printf(struct job *j, const char *fmt, ...) IMC_PRINTF(2, 3);
+/* Writes text to dir/name (created with mode, never through a symbolic link). */
+int ctxt_write_file(const char *dir, const char *name, const char *text, mode_t mode,
+                    struct imc_err *err);
+/* Reads the infrastructure's document and every VM's (GetVMInfo) and fills j->nodes: IPs,
+ * SSH port (IM's outports N-22), hostname, credentials (keys into j->dir/keys, 0600), proxy,
+ * data disks; j->target marks the VMs the run was asked for.  A VM with no IP yet is read
+ * again every few seconds, up to WAIT_RUNNING_VM_TIMEOUT. */
+int ctxt_job_nodes(struct job *j, struct imc_err *err);
+/* Sleeps secs, or less when the contextualizer closes. */
+void ctxt_job_pause(struct job *j, double secs);
+/* True when the run was asked for VM vm (all VMs when it named none). */
+bool ctxt_job_asked(const struct run *run, unsigned vm);
+
+#endif
