@@ -198,7 +198,7 @@ static int parse_with_inputs(const char *path, const struct imc_buf *text, struc
   return r;
 }
 
-int op_doc_read(const char *path, struct op_doc *d, struct imc_err *err)
+int op_doc_read(const char *path, bool whole, struct op_doc *d, struct imc_err *err)
 {
   bool json = has_suffix(path, ".json") || has_suffix(path, ".jsn"), rewrite = json;
   int r;
@@ -213,7 +213,7 @@ int op_doc_read(const char *path, struct op_doc *d, struct imc_err *err)
     r = radl_json_parse(path, d->text.len ? d->text.data : "", d->text.len, &d->doc, err);
   else
     r = parse_with_inputs(path, &d->text, &d->doc, &rewrite, err);
-  if (r == 0)
+  if (r == 0 && whole)
     r = radl_check(d->doc, err);
   if (r == 0 && rewrite) { /* servers get RADL text with the parameters given */
     imc_buf_reset(&d->text);

@@ -53,7 +53,7 @@ int op_create(struct op_ctx *c)
   int async = c->rest, r; /* im-client: asynchronous on REST unless the flag says */
 
   if ((r = op_flag(c, 2, "async", &async, &err)) == 0 &&
-      (r = op_doc_read(c->argv[1], &d, &err)) == 0)
+      (r = op_doc_read(c->argv[1], true, &d, &err)) == 0)
     r = c->b->create(c->b->ctx, d.doc, d.text.data ? d.text.data : "", d.text.len, async, id, &err);
   op_doc_free(&d);
   if (r)
@@ -109,7 +109,7 @@ int op_addresource(struct op_ctx *c)
   int context = -1, r;
 
   if ((r = op_infra_id(c, id, &err)) == 0 && (r = op_flag(c, 3, "ctxt", &context, &err)) == 0 &&
-      (r = op_doc_read(c->argv[2], &d, &err)) == 0)
+      (r = op_doc_read(c->argv[2], false, &d, &err)) == 0)
     r = c->b->add(c->b->ctx, id, d.doc, d.text.data ? d.text.data : "", d.text.len, context, &vms,
                   &err);
   op_doc_free(&d);
@@ -161,7 +161,7 @@ int op_alter(struct op_ctx *c)
   if ((r = op_vm_id(c, 2, &vm)) != CLI_OK)
     return r;
   imc_buf_init(&radl, IMC_MAX_DOC);
-  if ((r = op_infra_id(c, id, &err)) == 0 && (r = op_doc_read(c->argv[3], &d, &err)) == 0)
+  if ((r = op_infra_id(c, id, &err)) == 0 && (r = op_doc_read(c->argv[3], false, &d, &err)) == 0)
     r = c->b->alter(c->b->ctx, id, vm, d.doc, d.text.data ? d.text.data : "", d.text.len, &radl,
                     &err);
   op_doc_free(&d);
@@ -186,7 +186,7 @@ int op_reconfigure(struct op_ctx *c)
     r = op_vm_list(c->argv[3], &vms, &err);
   if (r == 0 && c->argc > 2) {
     op_doc_free(&d);
-    r = op_doc_read(c->argv[2], &d, &err);
+    r = op_doc_read(c->argv[2], false, &d, &err);
   }
   if (r == 0)
     r = c->b->reconfigure(c->b->ctx, id, d.doc, d.text.data ? d.text.data : "", d.text.len, &vms,

@@ -376,7 +376,7 @@ int op_estimate(struct op_ctx *c)
   json_t *v = NULL;
   int r;
 
-  if ((r = op_doc_read(c->argv[1], &d, &err)) == 0)
+  if ((r = op_doc_read(c->argv[1], true, &d, &err)) == 0)
     r = c->b->estimate(c->b->ctx, d.doc, d.text.data, d.text.len, &v, &err);
   op_doc_free(&d);
   return json_answer("ERROR estimating the resources", r, v, &err);

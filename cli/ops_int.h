@@ -53,10 +53,13 @@ int op_vm_id(const struct op_ctx *c, int i, unsigned *vm);
 int op_flag(const struct op_ctx *c, int i, const char *name, int *flag, struct imc_err *err);
 /* "1,2,3" as VM ids. */
 int op_vm_list(const char *text, struct imc_vm_ids *out, struct imc_err *err);
-/* Reads and checks a document file as im-client does: .yaml/.yml is TOSCA (refused by this
- * build), .json is RADL's JSON form, anything else RADL with its @input.NAME@ parameters
- * asked for on the terminal.  Free with op_doc_free. */
-int op_doc_read(const char *path, struct op_doc *d, struct imc_err *err);
+/* Reads a document file as im-client does: .yaml/.yml is TOSCA (refused by this build), .json
+ * is RADL's JSON form, anything else RADL with its @input.NAME@ parameters asked for on the
+ * terminal.  whole: checked as a complete document (create, estimate); otherwise it may name
+ * the infrastructure's systems and networks without defining them (AddResource, Alter,
+ * Reconfigure), and the engine checks it once completed from the infrastructure, as IM's
+ * complete_radl.  Free with op_doc_free. */
+int op_doc_read(const char *path, bool whole, struct op_doc *d, struct imc_err *err);
 void op_doc_free(struct op_doc *d);
 
 /* --- the operations ------------------------------------------------------------------------ */

@@ -170,7 +170,7 @@ int op_create_wait_outputs(struct op_ctx *c)
   bool quiet = cli_global.quiet;
   int r;
 
-  if ((r = op_doc_read(c->argv[1], &d, &err)) == 0)
+  if ((r = op_doc_read(c->argv[1], true, &d, &err)) == 0)
     r =
       c->b->create(c->b->ctx, d.doc, d.text.data ? d.text.data : "", d.text.len, c->rest, id, &err);
   op_doc_free(&d);

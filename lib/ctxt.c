@@ -101,6 +101,29 @@ static void update_configured(struct infra *inf)
   inf->configured = all;
 }
 
+/* The contextualizer refused the run: its VMs end unconfigured, with the reason. */
+static void not_started(struct imc_engine *e, struct infra *inf, const unsigned *ids, size_t n,
+                        const struct imc_err *why)
+{
+  pthread_mutex_lock(&inf->mu);
+  for (size_t i = 0; i < n; i++) {
+    struct evm *v = &inf->vms[ids[i]];
+    char key[16];
+
+    snprintf(key, sizeof key, "%u", ids[i]);
+    json_object_del(inf->ctxt_runs, key);
+    v->ctxt = 0;
+    v->gen++;
+    if (v->ctxt_here) {
+      v->ctxt_here = false;
+      inf->ctxt_here--;
+    }
+  }
+  update_configured(inf);
+  pthread_mutex_unlock(&inf->mu);
+  persist_log(e, inf->id, -1, "Contextualization could not start: %s", why->msg);
+}
+
 int ctxt_start(struct imc_engine *e, struct infra *inf, const unsigned *ids, size_t n,
                const struct imc_auth *auth, struct imc_err *err)
 {
@@ -144,6 +167,10 @@ int ctxt_start(struct imc_engine *e, struct infra *inf, const unsigned *ids, siz
       snprintf(key, sizeof key, "%u", v->vm->id);
       if (e->ctxr && mark)
         json_object_set(inf->ctxt_runs, key, mark);
+      if (e->ctxr && !v->ctxt_here) {
+        v->ctxt_here = true;
+        inf->ctxt_here++;
+      }
     }
   }
   update_configured(inf);
@@ -157,7 +184,8 @@ int ctxt_start(struct imc_engine *e, struct infra *inf, const unsigned *ids, siz
                 "Contextualization not done: this version of imc does not support %s yet.",
                 reasons[i]);
   if (ntodo && e->ctxr) {
-    r = e->ctxr->start(e->ctxr->ctx, e, inf->id, todo, ntodo, auth, err);
+    if ((r = e->ctxr->start(e->ctxr->ctx, e, inf->id, todo, ntodo, auth, err)) != 0)
+      not_started(e, inf, todo, ntodo, err);
   } else if (ntodo) {
     persist_log(e, inf->id, -1,
                 "Contextualization is not available in this build: %zu VM(s) stay running.",
@@ -171,6 +199,27 @@ int ctxt_start(struct imc_engine *e, struct infra *inf, const unsigned *ids, siz
   imc_free(refused);
   imc_free(reasons);
   return r;
+}
+
+/* After a successful credentials step the new values are the VM's credentials (IM's
+ * updateNewCredentialValues): disk.0.os.credentials.new.X replaces .X.  Under inf->mu. */
+static int take_new_credentials(struct imc_elem *system)
+{
+  static const char *const names[] = {"password", "public_key", "private_key"};
+
+  for (size_t i = 0; system && i < sizeof names / sizeof names[0]; i++) {
+    char from[64], to[64];
+    const char *v;
+
+    snprintf(from, sizeof from, "disk.0.os.credentials.new.%s", names[i]);
+    snprintf(to, sizeof to, "disk.0.os.credentials.%s", names[i]);
+    if (!(v = imc_features_str(&system->feats, from)))
+      continue;
+    if (imc_features_set_str(&system->feats, to, v))
+      return IMC_E_NOMEM;
+    imc_features_del(&system->feats, from);
+  }
+  return 0;
 }
 
 int imc_engine_ctxt_done(struct imc_engine *e, const char *id, unsigned vm, bool ok,
@@ -191,16 +240,24 @@ int imc_engine_ctxt_done(struct imc_engine *e, const char *id, unsigned vm, bool
     json_object_del(inf->ctxt_runs, key);
     inf->vms[vm].ctxt = ok;
     inf->vms[vm].gen++;
+
     update_configured(inf);
+    if (ok && take_new_credentials(inf->vms[vm].vm->system))
+      r = imc_fail(err, IMC_E_NOMEM, "out of memory");
   }
   pthread_mutex_unlock(&inf->mu);
-  if (r)
-    return r;
   /* The contextualizer's log is kept as it wrote it (it may be long: no line prefix). */
-  if (log && *log && (r = imc_store_append_log(e->store, id, (int)vm, engine_now(), log, err)))
-    return r;
-  if ((r = persist_vm(e, inf, vm, err)) == 0)
+  if (r == 0 && log && *log)
+    r = imc_store_append_log(e->store, id, (int)vm, engine_now(), log, err);
+  if (r == 0 && (r = persist_vm(e, inf, vm, err)) == 0)
     r = persist_infra(e, inf, err);
+  /* Only now may a shared store's copy replace memory (reload): it has the outcome. */
+  pthread_mutex_lock(&inf->mu);
+  if (vm < inf->nvms && inf->vms[vm].ctxt_here) {
+    inf->vms[vm].ctxt_here = false;
+    inf->ctxt_here--;
+  }
+  pthread_mutex_unlock(&inf->mu);
   return r;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "ctxt_job.h"
@@ -19,23 +20,32 @@
 
 #define CTXR_PROGRAM     "ansible-playbook"
 #define CTXR_SSH_PAUSE_S 5
+#define CTXR_CP_NAME     27 /* "d07a471614.gHwibkIp9MtwTBBU": ssh's socket while it binds */
 
 /* --- small helpers --------------------------------------------------------------------- */
+
+/* One line of the log of VM vm (-1: the infrastructure's). */
+static void job_vlog(struct job *j, int vm, const char *fmt, va_list ap) IMC_PRINTF(3, 0);
+static void job_vlog(struct job *j, int vm, const char *fmt, va_list ap)
+{
+  struct imc_buf b;
+
+  imc_buf_init(&b, 4096);
+  imc_buf_vaddf(&b, fmt, ap);
+  imc_buf_addc(&b, '\n');
+  if (!imc_buf_err(&b))
+    imc_engine_ctxt_log(j->run->e, j->run->id, vm, imc_buf_cstr(&b), NULL);
+  imc_buf_free(&b);
+}
 
 static void ilog(struct job *j, const char *fmt, ...) IMC_PRINTF(2, 3);
 static void ilog(struct job *j, const char *fmt, ...)
 {
-  struct imc_buf b;
   va_list ap;
 
-  imc_buf_init(&b, 4096);
   va_start(ap, fmt);
-  imc_buf_vaddf(&b, fmt, ap);
+  job_vlog(j, -1, fmt, ap);
   va_end(ap);
-  imc_buf_addc(&b, '\n');
-  if (!imc_buf_err(&b))
-    imc_engine_ctxt_log(j->run->e, j->run->id, -1, imc_buf_cstr(&b), NULL);
-  imc_buf_free(&b);
 }
 
 static int write_buf(const char *dir, const char *name, struct imc_buf *b, mode_t mode,
@@ -216,17 +226,11 @@ void ctxt_job_pause(struct job *j, double secs)
 static void vm_log(struct job *j, size_t i, const char *fmt, ...) IMC_PRINTF(3, 4);
 static void vm_log(struct job *j, size_t i, const char *fmt, ...)
 {
-  struct imc_buf b;
   va_list ap;
 
-  imc_buf_init(&b, 4096);
   va_start(ap, fmt);
-  imc_buf_vaddf(&b, fmt, ap);
+  job_vlog(j, (int)j->nodes[i].vmid, fmt, ap);
   va_end(ap);
-  imc_buf_addc(&b, '\n');
-  if (!imc_buf_err(&b))
-    imc_engine_ctxt_log(j->run->e, j->run->id, (int)j->nodes[i].vmid, imc_buf_cstr(&b), NULL);
-  imc_buf_free(&b);
 }
 
 /* Waits until node i answers over SSH (and records its host key). */
@@ -240,13 +244,14 @@ static int wait_ssh(struct job *j, size_t i, double until)
                                       .password = n->password,
                                       .known_hosts = j->known_hosts,
                                       .timeout = 20};
-  struct imc_buf key, pkey;
+  struct imc_buf key, pkey, ppass;
   long errors = 0;
   int r = IMC_E_TIMEOUT;
   struct imc_err e;
 
   imc_buf_init(&key, 1024 * 1024);
   imc_buf_init(&pkey, 1024 * 1024);
+  imc_buf_init(&ppass, 64 * 1024);
   if (n->key_file && imc_read_file(n->key_file, &key, NULL) == 0)
     t.key = imc_buf_cstr(&key);
   if (n->proxy) {
@@ -257,6 +262,8 @@ static int wait_ssh(struct job *j, size_t i, double until)
                                 .timeout = 20};
     if (n->proxy->key_file && imc_read_file(n->proxy->key_file, &pkey, NULL) == 0)
       proxy.key = imc_buf_cstr(&pkey);
+    if (n->proxy->password_file && imc_read_file(n->proxy->password_file, &ppass, NULL) == 0)
+      proxy.password = imc_buf_cstr(&ppass);
     t.proxy = &proxy;
   }
   while (ctxt_now() < until && !atomic_load(&j->run->c->stop)) {
@@ -273,8 +280,11 @@ static int wait_ssh(struct job *j, size_t i, double until)
     explicit_bzero(key.data, key.len);
   if (pkey.data)
     explicit_bzero(pkey.data, pkey.len);
+  if (ppass.data)
+    explicit_bzero(ppass.data, ppass.len);
   imc_buf_free(&key);
   imc_buf_free(&pkey);
+  imc_buf_free(&ppass);
   return r;
 }
 
@@ -323,21 +333,19 @@ static bool run_playbook(struct job *j, const char *label, const char *file, con
   long tries = j->run->c->cfg->playbook_retries;
   bool *todo = imc_calloc(j->n + 1, sizeof *todo);
   bool alive = true, ran = false;
-  char cp[4200];
 
   if (!todo) {
     ilog(j, "ERROR: out of memory");
     return false;
   }
   memcpy(todo, which, j->n * sizeof *todo);
-  snprintf(cp, sizeof cp, "%s/cp", j->dir);
   for (long t = 0; t < tries && alive; t++) {
     char *limit = limit_of(j, todo);
     struct ctxt_run rq = {.program = CTXR_PROGRAM,
                           .dir = j->dir,
                           .playbook = file,
                           .limit = limit,
-                          .control_dir = cp,
+                          .control_dir = j->cp,
                           .deadline = j->deadline,
                           .cancel = &j->run->c->stop,
                           .output = on_output,
@@ -386,6 +394,29 @@ static bool run_playbook(struct job *j, const char *label, const char *file, con
 
 /* --- files ---------------------------------------------------------------------------- */
 
+/* Where ssh's ControlMaster sockets go.  A socket path holds at most sun_path bytes and ssh
+ * names the socket "<10 hex digits>.<16 random characters>" while it binds it (Ansible's
+ * ControlPath): a deep work directory (a long IMC_DATA_DIR, say) gets a short directory of its
+ * own under /tmp instead, removed with the run. */
+static int control_dir(struct job *j, struct imc_err *err)
+{
+  const size_t room = sizeof(((struct sockaddr_un *)0)->sun_path);
+
+  if (strlen(j->dir) + sizeof "/cp/" + CTXR_CP_NAME < room) {
+    snprintf(j->cp, sizeof j->cp, "%s/cp", j->dir);
+    return 0;
+  }
+  snprintf(j->cp, sizeof j->cp, "/tmp/imc-cp-XXXXXX");
+  if (!mkdtemp(j->cp)) {
+    int e = errno;
+
+    j->cp[0] = '\0';
+    return imc_fail(err, IMC_E_IO, "cannot create a directory under /tmp: %s", strerror(e));
+  }
+  j->cp_own = true;
+  return 0;
+}
+
 static int job_dirs(struct job *j, struct imc_err *err)
 {
   struct ctxr *c = j->run->c;
@@ -408,7 +439,9 @@ static int job_dirs(struct job *j, struct imc_err *err)
   if ((r = make_dir(j->facts, err)) != 0)
     return r;
   snprintf(j->facts, sizeof j->facts, "%s/facts", j->dir);
-  return make_dir(j->facts, err);
+  if ((r = make_dir(j->facts, err)) != 0)
+    return r;
+  return control_dir(j, err);
 }
 
 static int job_files(struct job *j, const struct ctxt_steps *steps, struct imc_err *err)
@@ -555,6 +588,7 @@ static int job_prepare(struct job *j, struct ctxt_steps *steps, struct imc_err *
   j->inf = (struct ctxt_infra){.id = j->run->id,
                                .known_hosts = j->known_hosts,
                                .facts_dir = j->facts,
+                               .control_dir = j->cp,
                                .have_sshpass = sshpass_found(),
                                .nodes = j->nodes,
                                .n = j->n,
@@ -617,6 +651,8 @@ static void *run_main(void *arg)
   ctxt_steps_free(&steps);
   if (j.dir[0])
     rm_tree(j.dir);
+  if (j.cp_own)
+    rm_tree(j.cp);
   job_free(&j);
   atomic_store(&run->finished, true);
   return NULL;
@@ -709,6 +745,7 @@ int imc_ctxr_open(const struct imc_config *cfg, const char *work_dir,
     imc_free(c);
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
   }
+  ctxt_run_sweep(work_dir);
   c->cfg = cfg;
   pthread_mutex_init(&c->mu, NULL);
   atomic_init(&c->stop, false);

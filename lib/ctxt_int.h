@@ -102,6 +102,7 @@ struct ctxt_infra {
   const char *id;
   const char *known_hosts; /* absolute path */
   const char *facts_dir;   /* absolute path of Ansible's fact cache */
+  const char *control_dir; /* ssh's ControlPath directory; NULL: the run directory's cp */
   bool have_sshpass;       /* passwords usable by Ansible (sshpass installed) */
   const struct ctxt_node *nodes;
   size_t n;
@@ -191,6 +192,10 @@ struct ctxt_run {
  * and stderr merged) and waits.  *status: its exit status, or -1 when it was killed (then
  * *timed_out says whether the deadline was the reason).  Errors: IMC_E_IO (cannot start). */
 int ctxt_run_playbook(const struct ctxt_run *rq, int *status, bool *timed_out, struct imc_err *err);
+/* After a crash: kills the ansible-playbook process groups that runs under work_dir (its
+ * <infra>/run-N directories) left when the process that started them died (kill -9, OOM), and
+ * tells their ssh masters to exit.  A run whose process is alive is left alone. */
+void ctxt_run_sweep(const char *work_dir);
 /* Parses an Ansible "PLAY RECAP" host line ("host : ok=1 changed=0 unreachable=0 failed=1
  * ..."): the host name (new string) and whether it failed.  False for any other line. */
 bool ctxt_recap_line(const char *line, size_t n, char **host, bool *failed);

@@ -43,6 +43,10 @@ struct ctxr {
 struct job {
   struct run *run;
   char dir[4096], base[4096], known_hosts[4200], facts[4200];
+  /* ssh's ControlPath directory: dir/cp, or a short one of its own under /tmp when dir is too
+   * deep for a socket path (cp_own: removed at the end of the job). */
+  char cp[4200];
+  bool cp_own;
   struct imc_doc *doc;
   struct imc_doc **infos; /* per node */
   struct ctxt_node *nodes;
@@ -73,10 +77,16 @@ char *ctxt_job_own_printf(struct job *j, const char *fmt, ...) IMC_PRINTF(2, 3);
 int ctxt_write_file(const char *dir, const char *name, const char *text, mode_t mode,
                     struct imc_err *err);
 /* Reads the infrastructure's document and every VM's (GetVMInfo) and fills j->nodes: IPs,
- * SSH port (IM's outports N-22), hostname, credentials (keys into j->dir/keys, 0600), proxy,
- * data disks; j->target marks the VMs the run was asked for.  A VM with no IP yet is read
- * again every few seconds, up to WAIT_RUNNING_VM_TIMEOUT. */
+ * SSH port (IM's outports N-22), hostname, credentials (keys into j->dir/keys, 0600), proxy
+ * (the network's proxy_host, else ctxt_bastion_pick's VM), data disks; j->target marks the
+ * VMs the run was asked for.  A VM with no IP yet is read again every few seconds, up to
+ * WAIT_RUNNING_VM_TIMEOUT. */
 int ctxt_job_nodes(struct job *j, struct imc_err *err);
+/* The automatic bastion of node i (infos[i] its GetVMInfo document): when it has no public
+ * IP, the node with the lowest VM id among those (not i) that have a public IP and an interface
+ * on one of i's private networks; -1 when none (or i has a public IP). */
+ssize_t ctxt_bastion_pick(const struct imc_doc *const *infos, const struct ctxt_node *nodes,
+                          size_t n, size_t i);
 /* Sleeps secs, or less when the contextualizer closes. */
 void ctxt_job_pause(struct job *j, double secs);
 /* True when the run was asked for VM vm (all VMs when it named none). */

@@ -3,7 +3,8 @@
  * system it was deployed from, its IPs (public: on an `outbound = 'yes'` network), the SSH port
  * (IM's getSSHPort: an outports item N-22 on that network), its name (net_interface.0.dns_name
  * with #N#, default vnode-#N#.localdomain), credentials, the network's proxy_host/proxy_key for
- * a VM with no public IP, and data disks (disk.N.device + fstype + mount_path). */
+ * a VM with no public IP (else another VM of the infrastructure on that network with a public
+ * IP, as IM goes through its master VM), and data disks (disk.N.device + fstype + mount_path). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -248,6 +249,86 @@ static int node_proxy(struct job *j, size_t i, const struct imc_elem *s, struct 
   return r;
 }
 
+/* True when the system of a VM (info: its GetVMInfo document) has an interface on net. */
+static bool on_network(const struct imc_doc *info, const char *net)
+{
+  const struct imc_elem *s = vm_system(info);
+
+  for (unsigned x = 0; s && feat(s, "net_interface", x, "connection"); x++) {
+    if (strcmp(feat(s, "net_interface", x, "connection"), net) == 0)
+      return true;
+  }
+  return false;
+}
+
+ssize_t ctxt_bastion_pick(const struct imc_doc *const *infos, const struct ctxt_node *nodes,
+                          size_t n, size_t i)
+{
+  const struct imc_elem *s = vm_system(infos[i]);
+  ssize_t best = -1;
+
+  if (!s || nodes[i].public_ip)
+    return -1;
+  for (unsigned x = 0; feat(s, "net_interface", x, "connection"); x++) {
+    const char *net = feat(s, "net_interface", x, "connection");
+
+    if (net_public(infos[i], net))
+      continue;
+    for (size_t k = 0; k < n; k++) {
+      if (k == i || !nodes[k].public_ip || !on_network(infos[k], net))
+        continue;
+      if (best < 0 || nodes[k].vmid < nodes[best].vmid)
+        best = (ssize_t)k;
+    }
+  }
+  return best;
+}
+
+/* Node i, with no public IP and no proxy_host, goes through node b (IM's master VM does the
+ * same): b's public IP and SSH port, logging in with b's own credentials. */
+static int node_bastion(struct job *j, size_t i, size_t b, struct imc_err *err)
+{
+  const struct ctxt_node *bn = &j->nodes[b];
+  struct ctxt_proxy *p = &j->proxies[i];
+  char name[64];
+  int r;
+
+  *p = (struct ctxt_proxy){
+    .host = bn->public_ip, .user = bn->user, .port = bn->port, .key_file = bn->key_file};
+  if (!bn->key_file && bn->password) {
+    snprintf(name, sizeof name, "bastion%u.pass", j->nodes[i].vmid);
+    if ((r = key_file(j, name, bn->password, &p->password_file, err)) != 0)
+      return r;
+  }
+  j->nodes[i].proxy = p;
+  return 0;
+}
+
+/* Gives each VM that has no public IP and no proxy_host a bastion, when another VM has a public
+ * IP and an interface on one of its private networks (the lowest VM id first). */
+static int node_bastions(struct job *j, struct imc_err *err)
+{
+  for (size_t i = 0; i < j->n; i++) {
+    ssize_t b;
+    int r;
+
+    if (j->nodes[i].proxy || j->nodes[i].public_ip)
+      continue;
+    if ((b = ctxt_bastion_pick((const struct imc_doc *const *)j->infos, j->nodes, j->n, i)) < 0)
+      continue;
+    if ((r = node_bastion(j, i, (size_t)b, err)) != 0)
+      return r;
+    if (j->target[i]) {
+      char line[256];
+
+      snprintf(line, sizeof line, "VM %u has no public IP: it is reached through VM %u (%s).\n",
+               j->nodes[i].vmid, j->nodes[b].vmid, j->nodes[b].public_ip);
+      imc_engine_ctxt_log(j->run->e, j->run->id, -1, line, NULL);
+    }
+  }
+  return 0;
+}
+
 /* True when fs has a feature whose name starts with prefix (disk.N.*). */
 static bool has_prefix(const struct imc_features *fs, const char *prefix)
 {
@@ -433,5 +514,5 @@ int ctxt_job_nodes(struct job *j, struct imc_err *err)
   for (size_t i = 0; i < ids.n && !r; i++)
     j->nodes[i].num = num_in_system(j, i);
   imc_vm_ids_free(&ids);
-  return r ? r : node_names(j, err);
+  return r ? r : (r = node_bastions(j, err)) ? r : node_names(j, err);
 }

@@ -159,9 +159,10 @@ int ctxt_ansible_cfg(const struct ctxt_infra *inf, const char *dir, struct imc_b
                 * once the run is over: none outlives it. */
                "ssh_args = -o ControlMaster=auto -o ControlPersist=30s "
                "-o ServerAliveInterval=15 -o ServerAliveCountMax=4\n"
-               "control_path_dir = %s/cp\n"
+               "control_path_dir = %s%s\n"
                "retries = 2\n",
-               inf->id, dir, inf->facts_dir, dir, dir);
+               inf->id, dir, inf->facts_dir, dir, inf->control_dir ? inf->control_dir : dir,
+               inf->control_dir ? "" : "/cp");
   return buf_result(out, "ansible.cfg", err);
 }
 

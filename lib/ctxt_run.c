@@ -26,6 +26,7 @@ extern char **environ;
 #define RUN_POLL_MS      200
 #define RUN_MAX_PENDING  (64u * 1024) /* a line longer than this is handed over in pieces */
 #define RUN_KILL_GRACE_S 3.0
+#define RUN_RECORD       "ansible.pid" /* in the run directory, while ansible-playbook runs */
 
 double ctxt_now(void)
 {
@@ -214,6 +215,121 @@ static void close_masters(const char *dir)
   closedir(d);
 }
 
+/* The start time (clock ticks since boot) of process pid, or 0 when it is gone: with the pid
+ * it names one process, whatever pid reuse happens later. */
+static unsigned long long proc_start(pid_t pid)
+{
+  char path[64], text[1024], *p;
+  unsigned long long start = 0;
+  ssize_t n;
+  int fd;
+
+  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    return 0;
+  n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  text[n] = '\0';
+  /* Field 22; the command (field 2) may hold spaces, so count from its closing parenthesis. */
+  if (!(p = strrchr(text, ')')))
+    return 0;
+  for (int field = 2; field < 22 && p; field++)
+    p = strchr(p + 1, ' ');
+  if (p)
+    start = strtoull(p + 1, NULL, 10);
+  return start;
+}
+
+/* dir/RUN_RECORD says which process group runs there, for which process, and where its ssh
+ * masters are: what ctxt_run_sweep needs once that process is gone. */
+static void record_run(const struct ctxt_run *rq, pid_t pgid)
+{
+  char path[4200], text[4400];
+  int fd, n;
+
+  if ((size_t)snprintf(path, sizeof path, "%s/%s", rq->dir, RUN_RECORD) >= sizeof path)
+    return;
+  n = snprintf(text, sizeof text, "%ld %ld %llu\n%s\n", (long)pgid, (long)getpid(),
+               proc_start(getpid()), rq->control_dir ? rq->control_dir : "");
+  if (n < 0 || (size_t)n >= sizeof text)
+    return;
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return;
+  if (write(fd, text, (size_t)n) != n)
+    unlink(path);
+  close(fd);
+}
+
+/* The run in run_dir, when the process that started it is gone: its ansible-playbook group is
+ * killed (if the group's leader still works in run_dir) and its ssh masters told to exit. */
+static void sweep_run(const char *run_dir)
+{
+  char path[4400], text[4400], cwd[4400], link[64], *nl;
+  long pgid, owner;
+  unsigned long long start;
+  ssize_t n;
+  int fd;
+
+  if ((size_t)snprintf(path, sizeof path, "%s/%s", run_dir, RUN_RECORD) >= sizeof path ||
+      (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+    return;
+  n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0)
+    return;
+  text[n] = '\0';
+  if (sscanf(text, "%ld %ld %llu", &pgid, &owner, &start) != 3 || pgid <= 1 ||
+      (owner > 0 && proc_start((pid_t)owner) == start))
+    return; /* unreadable, or its process still runs it */
+  snprintf(link, sizeof link, "/proc/%ld/cwd", pgid);
+  n = readlink(link, cwd, sizeof cwd - 1);
+  if (n > 0) {
+    cwd[n] = '\0';
+    if (strcmp(cwd, run_dir) == 0)
+      kill(-(pid_t)pgid, SIGKILL);
+  }
+  if ((nl = strchr(text, '\n')) != NULL && nl[1] && nl[1] != '\n') {
+    char *end = strchr(nl + 1, '\n');
+
+    if (end)
+      *end = '\0';
+    close_masters(nl + 1);
+    rmdir(nl + 1); /* empty once its masters are gone: a directory of its own under /tmp too */
+  }
+  unlink(path);
+}
+
+void ctxt_run_sweep(const char *work_dir)
+{
+  DIR *d = opendir(work_dir);
+  struct dirent *de;
+
+  if (!d)
+    return;
+  while ((de = readdir(d)) != NULL) {
+    char infra[4200];
+    DIR *runs;
+    struct dirent *re;
+
+    if (de->d_name[0] == '.' ||
+        (size_t)snprintf(infra, sizeof infra, "%s/%s", work_dir, de->d_name) >= sizeof infra ||
+        !(runs = opendir(infra)))
+      continue;
+    while ((re = readdir(runs)) != NULL) {
+      char run_dir[4400];
+
+      if (strncmp(re->d_name, "run-", 4) == 0 &&
+          (size_t)snprintf(run_dir, sizeof run_dir, "%s/%s", infra, re->d_name) < sizeof run_dir)
+        sweep_run(run_dir);
+    }
+    closedir(runs);
+  }
+  closedir(d);
+}
+
 int ctxt_run_playbook(const struct ctxt_run *rq, int *status, bool *timed_out, struct imc_err *err)
 {
   int fds[2], ws = 0, r;
@@ -230,6 +346,7 @@ int ctxt_run_playbook(const struct ctxt_run *rq, int *status, bool *timed_out, s
     close(fds[0]);
     return r;
   }
+  record_run(rq, pid);
   watch(rq, pid, fds[0], &killed, timed_out);
   close(fds[0]);
   while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
@@ -238,6 +355,12 @@ int ctxt_run_playbook(const struct ctxt_run *rq, int *status, bool *timed_out, s
     *status = WEXITSTATUS(ws);
   if (rq->control_dir)
     close_masters(rq->control_dir);
+  {
+    char path[4200];
+
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", rq->dir, RUN_RECORD) < sizeof path)
+      unlink(path);
+  }
   return 0;
 }
 

@@ -164,7 +164,7 @@ static int reload(struct imc_engine *e, const char *id, struct infra **inout, st
     bool busy;
 
     pthread_mutex_lock(&inf->mu);
-    busy = inf->busy;
+    busy = inf->busy || inf->ctxt_here > 0; /* an op or a contextualization of ours */
     pthread_mutex_unlock(&inf->mu);
     if (busy)
       return 0;

@@ -34,6 +34,7 @@ struct evm {
   bool destroyed;
   bool in_flight;         /* a launch or a delete of this process is working on it */
   int ctxt;               /* CTXT_NONE, 0 failed, 1 configured */
+  bool ctxt_here;         /* this process's contextualizer is on it: memory is ahead of the store */
   unsigned gen;           /* bumped whenever vm is replaced or its record changes */
   int64_t updated_at;     /* last look at the cloud (seconds) */
   int64_t unreachable_at; /* first failed look since the last good one; 0 when none */
@@ -62,6 +63,7 @@ struct infra {
   /* {"VM id": {"host", "pid", "started"}}: VMs whose contextualization a process runs, so that
    * one that died (kill -9) is seen and its VMs are not left `running` forever. */
   json_t *ctxt_runs;
+  unsigned ctxt_here; /* its VMs with ctxt_here set; while not 0, reload() keeps memory */
 };
 
 /* Who calls: IM's check_auth_data. */

@@ -26,7 +26,11 @@ enum imc_vm_state evm_state(const struct evm *v)
     return v->in_flight ? IMC_VM_PENDING : IMC_VM_UNKNOWN;
   if (v->launch == IMC_LAUNCH_FAILED)
     return IMC_VM_FAILED;
-  if (v->vm->state == IMC_VM_RUNNING && v->ctxt != CTXT_NONE)
+  /* A contextualization outcome rewrites a running VM's state, and a pending or unknown one's:
+   * the cloud's last word may predate the SSH work that settled it (IM: unconfigured covers an
+   * unreachable VM too). */
+  if ((v->vm->state == IMC_VM_RUNNING || v->vm->state == IMC_VM_PENDING ||
+       v->vm->state == IMC_VM_UNKNOWN) && v->ctxt != CTXT_NONE)
     return v->ctxt ? IMC_VM_CONFIGURED : IMC_VM_UNCONFIGURED;
   return v->vm->state;
 }

@@ -335,6 +335,13 @@ def test_add_remove_alter_reconfigure(e):
     code, out, _ = e.run("addresource", i, e.radl)
     expect(code == 0 and out == "Resources with IDs: 2,3 successfully added.\n", out)
     expect(json.loads(e.run("-q", "addresource", i, e.radl, "0")[1]) == [4, 5], "quiet add")
+    # as IM's complete_radl: a bare `system node` stands for the infrastructure's definition
+    more = e.write("more.radl", "network net\nsystem node\ndeploy node 1\n")
+    code, out, err = e.run("addresource", i, more, "0")
+    expect(code == 0 and out == "Resources with IDs: 6 successfully added.\n", (out, err))
+    code, _, err = e.run("addresource", i, e.write("bare.radl", "deploy node 1\n"))
+    expect(code == 1 and "system 'node' is not defined" in err, err)
+    expect(e.run("-q", "removeresource", i, "6")[0] == 0, "6 removed")
     code, out, _ = e.run("removeresource", i, "4,5")
     expect(code == 0 and out == "Resources with IDs: 4,5 successfully deleted.\n", out)
     expect(sorted(json.loads(e.run("-q", "getstate", i)[1])["vm_states"]) == ["0", "1", "2", "3"],

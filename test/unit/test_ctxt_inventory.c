@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The Ansible inventory of an infrastructure (lib/ctxt_inventory.c).  The values that matter
- * are read back by Ansible's own ansible-inventory when it is installed. */
+ * are read back by Ansible's own ansible-inventory when it is installed.  Also the automatic
+ * bastion of a VM with no public IP (ctxt_bastion_pick, lib/ctxt_nodes.c), the proxy such a
+ * node gets. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +19,9 @@
 #include <jansson.h>
 
 #include "ctxt_int.h"
+#include "ctxt_job.h"
 #include "imc/alloc.h"
+#include "imc/radl.h"
 
 static const struct ctxt_disk disks[] = {
   {.n = 1, .device = "/dev/vdb", .fstype = "ext4", .mount_path = "/mnt/data"},
@@ -345,6 +349,95 @@ static void test_inventory_values_read_back_by_ansible(void **state)
   imc_free(inv);
 }
 
+/* --- the automatic bastion ----------------------------------------------------------- */
+
+/* VMs of one infrastructure, each with its GetVMInfo document: its system's interfaces. */
+struct vmset {
+  struct imc_doc *infos[4];
+  struct ctxt_node nodes[4];
+  size_t n;
+};
+
+static void vm_add(struct vmset *v, unsigned vmid, const char *public_ip, const char *ifaces)
+{
+  char text[1024];
+  struct imc_err err = {0};
+  int len = snprintf(text, sizeof text,
+                     "network pub (outbound = 'yes')\nnetwork priv ()\nnetwork other ()\n"
+                     "system s%u (%s)\n",
+                     vmid, ifaces);
+
+  assert_true(len > 0 && (size_t)len < sizeof text);
+  assert_int_equal(radl_parse(NULL, text, (size_t)len, NULL, &v->infos[v->n], &err), 0);
+  v->nodes[v->n] = (struct ctxt_node){.vmid = vmid, .public_ip = public_ip};
+  v->n++;
+}
+
+static void vm_free(struct vmset *v)
+{
+  for (size_t i = 0; i < v->n; i++)
+    imc_doc_free(v->infos[i]);
+}
+
+static ssize_t pick(struct vmset *v, size_t i)
+{
+  return ctxt_bastion_pick((const struct imc_doc *const *)v->infos, v->nodes, v->n, i);
+}
+
+static void test_bastion_is_lowest_vm_with_public_ip_on_the_private_network(void **state)
+{
+  struct vmset v = {0};
+
+  (void)state;
+  vm_add(&v, 7, NULL, "net_interface.0.connection = 'priv' and net_interface.0.ip = '10.0.0.7'");
+  vm_add(&v, 5, "192.0.2.5",
+         "net_interface.0.connection = 'pub' and net_interface.1.connection = 'priv'");
+  vm_add(&v, 3, "192.0.2.3",
+         "net_interface.0.connection = 'pub' and net_interface.1.connection = 'priv'");
+  vm_add(&v, 1, "192.0.2.1", "net_interface.0.connection = 'pub'");
+  assert_int_equal(pick(&v, 0), 2);
+  vm_free(&v);
+}
+
+static void test_bastion_none_when_no_public_vm_shares_the_network(void **state)
+{
+  struct vmset v = {0};
+
+  (void)state;
+  vm_add(&v, 0, NULL, "net_interface.0.connection = 'priv'");
+  vm_add(&v, 1, "192.0.2.1",
+         "net_interface.0.connection = 'pub' and net_interface.1.connection = 'other'");
+  vm_add(&v, 2, NULL, "net_interface.0.connection = 'priv'");
+  assert_int_equal(pick(&v, 0), -1);
+  vm_free(&v);
+}
+
+static void test_bastion_none_for_a_vm_with_a_public_ip(void **state)
+{
+  struct vmset v = {0};
+
+  (void)state;
+  vm_add(&v, 0, "192.0.2.1",
+         "net_interface.0.connection = 'pub' and net_interface.1.connection = 'priv'");
+  vm_add(&v, 1, "192.0.2.2",
+         "net_interface.0.connection = 'pub' and net_interface.1.connection = 'priv'");
+  assert_int_equal(pick(&v, 0), -1);
+  vm_free(&v);
+}
+
+static void test_bastion_found_on_any_private_interface(void **state)
+{
+  struct vmset v = {0};
+
+  (void)state;
+  vm_add(&v, 0, NULL,
+         "net_interface.0.connection = 'other' and net_interface.1.connection = 'priv'");
+  vm_add(&v, 1, "192.0.2.1",
+         "net_interface.0.connection = 'priv' and net_interface.1.connection = 'pub'");
+  assert_int_equal(pick(&v, 0), 1);
+  vm_free(&v);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -359,6 +452,10 @@ int main(void)
     cmocka_unit_test(test_inventory_node_without_credentials_is_refused),
     cmocka_unit_test(test_ini_value_escapes_quotes_and_backslashes),
     cmocka_unit_test(test_inventory_values_read_back_by_ansible),
+    cmocka_unit_test(test_bastion_is_lowest_vm_with_public_ip_on_the_private_network),
+    cmocka_unit_test(test_bastion_none_when_no_public_vm_shares_the_network),
+    cmocka_unit_test(test_bastion_none_for_a_vm_with_a_public_ip),
+    cmocka_unit_test(test_bastion_found_on_any_private_interface),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The ansible-playbook runner (lib/ctxt_run.c): its parsers of Ansible's output, and the
  * spawn, capture, deadline and cancel with plain programs standing in for ansible-playbook
- * (echo, sleep): the runner passes them the playbook name as their argument. */
+ * (echo, sleep): the runner passes them the playbook name as their argument.  The sweep of
+ * runs left by a dead process, with `sleep` standing in for the orphaned ansible-playbook. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,14 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ctxt_int.h"
 #include "imc/alloc.h"
@@ -161,6 +169,114 @@ static void test_run_cancel_kills_the_process(void **state)
   assert_false(timed_out);
 }
 
+/* --- the sweep of runs whose process died ---------------------------------------------- */
+
+struct orphan {
+  char work[64], run[128];
+  pid_t pid; /* `sleep`, leader of its own group, working in run */
+};
+
+/* A run directory work/inf/run-1 with a process group working in it, as an ansible-playbook
+ * whose imcd was killed leaves it.  Returns once the process runs in that directory. */
+static void orphan_start(struct orphan *o)
+{
+  char inf[96], byte;
+  int fds[2];
+
+  snprintf(o->work, sizeof o->work, "/tmp/imc-test-sweep-XXXXXX");
+  assert_non_null(mkdtemp(o->work));
+  snprintf(inf, sizeof inf, "%s/inf", o->work);
+  snprintf(o->run, sizeof o->run, "%s/run-1", inf);
+  assert_int_equal(mkdir(inf, 0700), 0);
+  assert_int_equal(mkdir(o->run, 0700), 0);
+  assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+  o->pid = fork();
+  assert_true(o->pid >= 0);
+  if (o->pid == 0) {
+    if (setpgid(0, 0) != 0 || chdir(o->run) != 0)
+      _exit(127);
+    execlp("sleep", "sleep", "600", (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  /* EOF once exec closed the child's end: by then it works in o->run. */
+  while (read(fds[0], &byte, 1) > 0)
+    ;
+  close(fds[0]);
+}
+
+static void orphan_record(const struct orphan *o, long owner, unsigned long long start)
+{
+  char path[160];
+  FILE *f;
+
+  snprintf(path, sizeof path, "%s/ansible.pid", o->run);
+  assert_non_null(f = fopen(path, "w"));
+  fprintf(f, "%ld %ld %llu\n\n", (long)o->pid, owner, start);
+  fclose(f);
+}
+
+/* Ends the process (SIGTERM, unless the sweep killed it before) and says which signal did. */
+static int orphan_end(struct orphan *o)
+{
+  char path[160];
+  int ws = 0;
+
+  kill(o->pid, SIGTERM);
+  assert_int_equal(waitpid(o->pid, &ws, 0), o->pid);
+  snprintf(path, sizeof path, "%s/ansible.pid", o->run);
+  unlink(path);
+  rmdir(o->run);
+  snprintf(path, sizeof path, "%s/inf", o->work);
+  rmdir(path);
+  rmdir(o->work);
+  return WIFSIGNALED(ws) ? WTERMSIG(ws) : -1;
+}
+
+static unsigned long long self_start(void)
+{
+  char text[1024], *p;
+  FILE *f = fopen("/proc/self/stat", "r");
+  size_t n;
+
+  assert_non_null(f);
+  n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  p = strrchr(text, ')');
+  for (int field = 2; field < 22 && p; field++)
+    p = strchr(p + 1, ' ');
+  assert_non_null(p);
+  return strtoull(p + 1, NULL, 10);
+}
+
+static void test_sweep_kills_the_group_of_a_dead_process(void **state)
+{
+  struct orphan o;
+  pid_t dead = fork();
+
+  (void)state;
+  assert_true(dead >= 0);
+  if (dead == 0)
+    _exit(0);
+  assert_int_equal(waitpid(dead, NULL, 0), dead);
+  orphan_start(&o);
+  orphan_record(&o, (long)dead, 1);
+  ctxt_run_sweep(o.work);
+  assert_int_equal(orphan_end(&o), SIGKILL);
+}
+
+static void test_sweep_leaves_the_run_of_a_live_process(void **state)
+{
+  struct orphan o;
+
+  (void)state;
+  orphan_start(&o);
+  orphan_record(&o, (long)getpid(), self_start());
+  ctxt_run_sweep(o.work);
+  assert_int_equal(orphan_end(&o), SIGTERM);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -173,6 +289,8 @@ int main(void)
     cmocka_unit_test(test_run_reports_a_missing_program),
     cmocka_unit_test(test_run_deadline_kills_the_process),
     cmocka_unit_test(test_run_cancel_kills_the_process),
+    cmocka_unit_test(test_sweep_kills_the_group_of_a_dead_process),
+    cmocka_unit_test(test_sweep_leaves_the_run_of_a_live_process),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -773,6 +773,25 @@ static void test_unsupported_contextualization_requests_end_unconfigured(void **
   imc_buf_free(&log);
 }
 
+static void test_new_credentials_replace_the_old_once_configured(void **state)
+{
+  struct fx *f = *state;
+  char id[IMC_INFRA_ID_MAX];
+  struct imc_doc *doc = NULL;
+  struct imc_err err = {0};
+
+  create(f, "system s (disk.0.image.url = 'x://y' and disk.0.os.credentials.password = 'old' "
+            "and disk.0.os.credentials.new.password = 'N3w-Secret')\ndeploy s 2 t1\n", &f->alice, id);
+  assert_int_equal(imc_engine_ctxt_done(f->e, id, 0, true, NULL, &err), 0);
+  assert_int_equal(imc_engine_ctxt_done(f->e, id, 1, false, NULL, &err), 0);
+  assert_string_equal(vm_feature(f, id, 0, "disk.0.os.credentials.password", &doc), "N3w-Secret");
+  assert_null(imc_features_str(&doc->systems[0]->feats, "disk.0.os.credentials.new.password"));
+  imc_doc_free(doc);
+  /* a VM whose contextualization failed may not have the new password: it keeps both */
+  assert_string_equal(vm_feature(f, id, 1, "disk.0.os.credentials.password", &doc), "old");
+  imc_doc_free(doc);
+}
+
 static void test_empty_contextualize_configures_at_once(void **state)
 {
   struct fx *f = *state;
@@ -1399,6 +1418,7 @@ int main(void)
     T(test_vms_to_configure_get_the_infrastructure_key),
     T(test_contextualization_of_a_dead_process_ends_unconfigured),
     T(test_unsupported_contextualization_requests_end_unconfigured),
+    T(test_new_credentials_replace_the_old_once_configured),
     T(test_empty_contextualize_configures_at_once),
     T(test_outputs_of_a_radl_infrastructure_are_forbidden),
     T(test_add_resource_completes_references_and_appends_ids),

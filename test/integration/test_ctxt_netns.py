@@ -1,0 +1,549 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Contextualization end to end on real Netns hosts: the real `imc` in local mode and a real
+`imcd`, Debian's ansible-playbook and OpenSSH against hosts with their own sshd.  Checked: a
+three-step contextualization whose later steps read what earlier ones wrote over the private
+network, with IM's variables in the recipes; a failing recipe; a data disk formatted and
+mounted; a private-only VM configured through the automatic bastion; AddResource then
+Reconfigure; kill -9 of imcd in the middle of a run, then a restart and a Reconfigure.
+
+Needs root (skipped with 77 otherwise).  No timing assertion: states are polled with generous
+deadlines.  Every host lives under this test's own state directory, whose name prefix keeps it
+apart from any other run; everything is destroyed at the end, even on failure, and the test
+checks that no namespace, link, loop device, mount or process of its directory is left.
+
+Usage: test_ctxt_netns.py IMC IMCD"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+IMC, IMCD = sys.argv[1], sys.argv[2]
+DEADLINE = 300  # seconds any poll may wait: generous, never part of an assertion
+
+
+def fnv_prefix(path):
+    """The backend's name prefix: "n" and 5 hex digits of FNV-1a over the real path."""
+    h = 2166136261
+    for b in os.path.realpath(path).encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return "n%05x" % (h & 0xFFFFF)
+
+
+def run(argv, check=True, timeout=600, **kw):
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError("%s exited %d: %s%s" % (argv, p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def poll(what, fn, deadline=DEADLINE):
+    end = time.monotonic() + deadline
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise AssertionError("gave up waiting for " + what)
+        time.sleep(0.5)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Imcd:
+    """A real imcd on loopback with its store and contextualization directory in tmp."""
+
+    def __init__(self, tmp):
+        self.port, self.xport = free_port(), free_port()
+        self.conf = os.path.join(tmp, "imcd.conf")
+        self.work = os.path.join(tmp, "imcd-ctxt")
+        os.makedirs(self.work, mode=0o700, exist_ok=True)
+        with open(self.conf, "w", encoding="utf-8") as f:
+            f.write("[im]\nREST_PORT = %d\nXMLRCP_PORT = %d\nDATA_DB = %s\nLOG_FILE = %s\n"
+                    "CTXT_WORK_DIR = %s\n" % (
+                        self.port, self.xport, os.path.join(tmp, "imcd.db"),
+                        os.path.join(tmp, "imcd.log"), self.work))
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.proc = None
+
+    def start(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IMC_")}
+        self.proc = subprocess.Popen([IMCD, "-c", self.conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True, env=env)
+        end = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/version", timeout=5):
+                    return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > end:
+                    self.proc.kill()
+                    raise RuntimeError("imcd did not start: " + self.proc.communicate()[1])
+                time.sleep(0.1)
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.communicate(timeout=60)
+        self.proc = None
+
+    def stop(self):
+        if not self.proc:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        err = self.proc.communicate(timeout=120)[1]
+        self.proc = None
+        if "runtime error:" in err or "Sanitizer" in err:
+            raise AssertionError("imcd: " + err)
+
+
+class Env:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.dir = os.path.join(tmp, "netns")
+        os.makedirs(self.dir, mode=0o700)
+        self.prefix = fnv_prefix(self.dir)
+        self.auth = os.path.join(tmp, "auth")
+        with open(self.auth, "w", encoding="utf-8") as f:
+            f.write("id = im; type = InfrastructureManager; username = u; password = p\n"
+                    "id = local; type = Netns; host = %s\n" % self.dir)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("IMC_")}
+        self.env["IMC_DATA_DIR"] = os.path.join(tmp, "data")
+        self.server = []    # imc options that choose the API (empty: local mode)
+        self.infras = []    # (infrastructure, server options) to destroy at the end
+
+    def imc(self, *args, check=True):
+        r = run([IMC, "-a", self.auth] + self.server + list(args), check=check, env=self.env)
+        if r.stdout.startswith("Connected with: "):
+            r.stdout = r.stdout.split("\n", 1)[1] if "\n" in r.stdout else ""
+        return r
+
+    def file(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def create(self, name, text):
+        out = self.imc("create", self.file(name, text)).stdout
+        infra = out.strip().rsplit(" ", 1)[-1]
+        assert "successfully created" in out, out
+        self.infras.append((infra, list(self.server)))
+        return infra
+
+    def states(self, infra):
+        return json.loads(self.imc("--json", "getstate", infra).stdout)["vm_states"]
+
+    def contmsg(self, infra, vm=None):
+        if vm is None:
+            return self.imc("getcontmsg", infra).stdout
+        return self.imc("getvmcontmsg", infra, str(vm)).stdout
+
+    def sshvm(self, infra, vm, cmd, check=True):
+        """cmd runs on VM vm (one word: imc reads words starting with '-' as its options).
+        im-client's note on a VM reached through VM 0 is left out of stdout."""
+        r = self.imc("sshvm", infra, str(vm), "0", cmd, check=check)
+        r.stdout = "".join(l for l in r.stdout.splitlines(True)
+                           if not l.startswith("VM ID %d does not has public IP" % 0))
+        return r
+
+    def hosts(self):
+        d = os.path.join(self.dir, "hosts")
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    def pids(self):
+        out = []
+        for h in self.hosts():
+            try:
+                with open(os.path.join(self.dir, "hosts", h, "pid"), encoding="utf-8") as f:
+                    out.append(int(f.read().split()[0]))
+            except OSError:
+                pass
+        return out
+
+
+def procs_under(path):
+    """Processes whose working directory or command line is under path (this test's)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        if int(pid) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink("/proc/%s/cwd" % pid)
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if cwd.startswith(path) or path in cmd:
+            found.append((int(pid), cmd.strip()))
+    return found
+
+
+def leftovers(env):
+    """Everything of this state directory's prefix the machine still has."""
+    found = []
+    netns = run(["ip", "netns", "list"]).stdout
+    found += [l for l in netns.splitlines() if l.startswith(env.prefix)]
+    links = run(["ip", "-o", "link", "show"]).stdout
+    found += [l.split(":")[1].strip() for l in links.splitlines()
+              if l.split(":")[1].strip().startswith(env.prefix)]
+    found += [l for l in run(["losetup", "-a"]).stdout.splitlines() if env.dir in l]
+    with open("/proc/mounts", encoding="utf-8") as f:
+        found += [l for l in f if env.dir in l]
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/mountinfo" % pid, encoding="utf-8") as f:
+                if env.dir in f.readline():
+                    found.append("process %s" % pid)
+        except OSError:
+            pass
+    found += ["process %d (%s)" % p for p in procs_under(env.tmp)]
+    return found
+
+
+HOST = ("disk.0.image.url = 'netns://host' and disk.0.os.name = 'linux' and "
+        "disk.0.os.credentials.username = 'root'")
+
+# a serves what it writes at step 1 on its private address; b fetches it at step 2 and serves
+# its own copy; c, only on the private network (reached through a, the automatic bastion),
+# fetches b's at step 3.  f's recipe fails.
+SERVE = """
+    - name: See whether the file server already runs
+      ansible.builtin.wait_for:
+        host: "{{ IM_NODE_PRIVATE_IP }}"
+        port: 8080
+        timeout: 1
+      register: running
+      ignore_errors: true
+    - name: Serve /srv/www on the private network
+      ansible.builtin.shell: >
+        setsid -f python3 -m http.server 8080 --bind {{ IM_NODE_PRIVATE_IP }}
+        --directory /srv/www </dev/null >/var/log/www.log 2>&1
+      when: running is failed
+    - name: Wait until the file server answers
+      ansible.builtin.wait_for:
+        host: "{{ IM_NODE_PRIVATE_IP }}"
+        port: 8080
+        timeout: 30
+"""
+
+FETCH = """
+    - name: Fetch the file of step %(prev)d from %(src)s
+      ansible.builtin.uri:
+        url: "http://{{ hostvars[groups['%(src)s'][0]]['IM_NODE_PRIVATE_IP'] }}:8080/step%(prev)d"
+        return_content: true
+      register: prev
+      until: prev.status == 200
+      retries: 10
+      delay: 2
+"""
+
+NETS = "network pub (outbound = 'yes')\nnetwork priv (outbound = 'no')\n"
+SYS_B = """system b (net_interface.0.connection = 'pub' and net_interface.0.dns_name = 'b-#N#' and
+  net_interface.1.connection = 'priv' and %s)""" % HOST
+
+MAIN = """network pub (outbound = 'yes')
+network priv (outbound = 'no')
+system a (net_interface.0.connection = 'pub' and net_interface.0.dns_name = 'a' and
+  net_interface.1.connection = 'priv' and disk.1.size = 64M and disk.1.fstype = 'ext4' and
+  disk.1.mount_path = '/data' and %(host)s)
+system f (net_interface.0.connection = 'pub' and net_interface.0.dns_name = 'f' and %(host)s)
+%(sys_b)s
+system c (net_interface.0.connection = 'priv' and net_interface.0.dns_name = 'c' and %(host)s)
+configure a (
+@begin
+---
+- tasks:
+    - name: Make the directory the file server serves
+      ansible.builtin.file:
+        path: /srv/www
+        state: directory
+        mode: "0755"
+    - name: Write the file of step 1
+      ansible.builtin.copy:
+        dest: /srv/www/step1
+        content: "step1 {{ IM_INFRASTRUCTURE_ID }} {{ IM_NODE_VMID }}\\n"
+%(serve)s
+@end
+)
+configure b (
+@begin
+---
+- tasks:
+%(fetch_a)s
+    - name: Make the directory the file server serves
+      ansible.builtin.file:
+        path: /srv/www
+        state: directory
+        mode: "0755"
+    - name: Write the file of step 2
+      ansible.builtin.copy:
+        dest: /srv/www/step2
+        content: "{{ prev.content }}step2 {{ IM_MASTER_FQDN }}\\n"
+%(serve)s
+@end
+)
+configure c (
+@begin
+---
+- tasks:
+%(fetch_b)s
+    - name: Write the file of step 3
+      ansible.builtin.copy:
+        dest: /root/step3
+        content: "{{ prev.content }}step3\\n"
+@end
+)
+configure f (
+@begin
+---
+- tasks:
+    - name: This task fails on purpose
+      ansible.builtin.command: /bin/false
+@end
+)
+contextualize (
+  system a configure a step 1
+  system f configure f step 1
+  system b configure b step 2
+  system c configure c step 3
+)
+deploy a 1
+deploy f 1
+deploy b 1
+deploy c 1
+""" % {"host": HOST, "sys_b": SYS_B, "serve": SERVE, "fetch_a": FETCH % {"prev": 1, "src": "a"},
+       "fetch_b": FETCH % {"prev": 2, "src": "b"}}
+
+# The step waits for a file the test makes, so imcd is killed while ansible-playbook runs it.
+GATED = """network pub (outbound = 'yes')
+system w (net_interface.0.connection = 'pub' and net_interface.0.dns_name = 'w' and %s)
+configure w (
+@begin
+---
+- tasks:
+    - name: Say the step has started
+      ansible.builtin.copy:
+        dest: /root/started
+        content: "started\n"
+    - name: Wait for the go file
+      ansible.builtin.wait_for:
+        path: /root/go
+        timeout: 900
+    - name: Write the done file
+      ansible.builtin.copy:
+        dest: /root/done
+        content: "done\\n"
+@end
+)
+contextualize (
+  system w configure w step 1
+)
+deploy w 1
+""" % HOST
+
+
+class Main:
+    """The four-system infrastructure, made once in local mode (create waits for the
+    contextualization in local mode)."""
+
+    def __init__(self, env):
+        self.env = env
+        self.infra = env.create("main.radl", MAIN)
+        self.ids = {}
+        for vm in env.states(self.infra):
+            self.ids[self.system_of(vm)] = int(vm)
+
+    def system_of(self, vm):
+        radl = self.env.imc("getvminfo", self.infra, str(vm)).stdout
+        for line in radl.splitlines():
+            if line.startswith("system "):
+                return line.split()[1]
+        raise AssertionError("no system in VM %s's RADL: %s" % (vm, radl))
+
+
+def test_steps_run_in_order_with_im_variables(env, m):
+    st = env.states(m.infra)
+    for s in ("a", "b", "c"):
+        assert st[str(m.ids[s])] == "configured", (s, st)
+    step2 = env.sshvm(m.infra, m.ids["b"], "cat /srv/www/step2").stdout
+    assert step2.splitlines() == ["step1 %s %d" % (m.infra, m.ids["a"]),
+                                  "step2 a.localdomain"], step2
+    msg = env.contmsg(m.infra)
+    for task in ("Write the file of step 1", "Write the file of step 2",
+                 "Write the file of step 3"):
+        assert task in msg, msg
+    assert msg.index("Write the file of step 1") < msg.index("Write the file of step 2") < \
+        msg.index("Write the file of step 3"), msg
+
+
+def test_failing_recipe_leaves_its_vm_unconfigured(env, m):
+    st = env.states(m.infra)
+    assert st[str(m.ids["f"])] == "unconfigured", st
+    log = env.contmsg(m.infra, m.ids["f"])
+    assert "fatal: [" in log and "This task fails on purpose" in log, log
+
+
+def test_data_disk_is_formatted_and_mounted(env, m):
+    out = env.sshvm(m.infra, m.ids["a"], "findmnt -n -o FSTYPE /data").stdout
+    assert out.strip() == "ext4", out
+
+
+def test_private_vm_is_configured_through_the_automatic_bastion(env, m):
+    c = m.ids["c"]
+    assert env.imc("getvminfo", m.infra, str(c), "net_interface.0.ip").stdout.strip()
+    assert env.states(m.infra)[str(c)] == "configured"
+    log = env.contmsg(m.infra, c)
+    assert "Write the file of step 3" in log, log
+    assert "VM %d has no public IP: it is reached through VM %d" % (c, m.ids["a"]) in \
+        env.contmsg(m.infra)
+    out = env.sshvm(m.infra, c, "cat /root/step3").stdout
+    assert out.splitlines() == ["step1 %s %d" % (m.infra, m.ids["a"]), "step2 a.localdomain",
+                                "step3"], out
+
+
+def test_reconfigure_after_addresource_configures_the_new_vm(env, m):
+    # IM completes an AddResource document with the infrastructure's systems; imc asks for the
+    # system to be given again.
+    more = env.file("more.radl", NETS + SYS_B + "\ndeploy b 1\n")
+    env.imc("addresource", m.infra, more)
+    env.imc("reconfigure", m.infra)
+    st = env.states(m.infra)
+    new = [int(v) for v in st if int(v) not in m.ids.values()]
+    assert len(new) == 1, st
+    assert st[str(new[0])] == "configured", st
+    assert m.system_of(new[0]) == "b"
+    for old in (m.ids["a"], m.ids["b"]):
+        hosts = env.sshvm(m.infra, old, "cat /etc/hosts").stdout
+        assert "b-%d" % new[0] in hosts, hosts
+    step2 = env.sshvm(m.infra, new[0], "cat /srv/www/step2").stdout
+    assert step2.startswith("step1 %s" % m.infra), step2
+
+
+def test_kill_9_of_imcd_mid_run_then_reconfigure(env, imcd):
+    env.server = ["-r", imcd.url]
+    imcd.start()
+    infra = env.create("gated.radl", GATED)
+    # /root/started exists and /root/go does not: ansible-playbook is inside the step.
+    poll("the run to start the gated step",
+         lambda: env.sshvm(infra, 0, "test -e /root/started", check=False).returncode == 0)
+    assert env.states(infra)["0"] == "running", env.states(infra)
+    imcd.kill9()
+    assert procs_under(imcd.work), "no ansible-playbook was running"
+    imcd.start()
+    # ansible-playbook runs in its own process group and outlives a killed imcd: the restarted
+    # imcd's contextualizer ends it (and its ssh masters), so it cannot go on once the gate
+    # opens.
+    poll("the killed imcd's ansible-playbook to end", lambda: not procs_under(imcd.work))
+    poll("VM 0 unconfigured", lambda: env.states(infra)["0"] == "unconfigured")
+    assert "Contextualization stopped" in env.contmsg(infra, 0), env.contmsg(infra, 0)
+    env.sshvm(infra, 0, "touch /root/go")
+    env.imc("reconfigure", infra)
+    env.imc("wait", infra, "600")
+    assert env.states(infra)["0"] == "configured", env.states(infra)
+    assert env.sshvm(infra, 0, "cat /root/done").stdout.strip() == "done"
+    env.imc("-y", "destroy", infra)
+    env.infras.remove((infra, env.server))
+
+
+def cleanup(env, imcd):
+    for infra, server in env.infras:
+        if server and not imcd.proc:
+            try:
+                imcd.start()
+            except RuntimeError:
+                continue
+        env.server = server
+        env.imc("-y", "-f", "destroy", infra, check=False)
+    env.infras = []
+    try:
+        imcd.stop()
+    except AssertionError as e:
+        print("imcd:", e)
+    for pid in env.pids():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for pid, _ in procs_under(env.tmp):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for name in leftovers(env):
+        if name.startswith(env.prefix):
+            run(["ip", "netns", "del", name], check=False)
+            run(["ip", "link", "del", name], check=False)
+    for line in run(["losetup", "-a"]).stdout.splitlines():
+        if env.dir in line:
+            run(["losetup", "-d", line.split(":")[0]], check=False)
+
+
+WITH_MAIN = [test_steps_run_in_order_with_im_variables,
+             test_failing_recipe_leaves_its_vm_unconfigured,
+             test_data_disk_is_formatted_and_mounted,
+             test_private_vm_is_configured_through_the_automatic_bastion,
+             test_reconfigure_after_addresource_configures_the_new_vm]
+
+
+def main():
+    if os.geteuid() != 0:
+        print("SKIP: the Netns backend makes network namespaces: run as root")
+        return 77
+    for tool in ("ansible-playbook", "ssh"):
+        if not any(os.access(os.path.join(d, tool), os.X_OK)
+                   for d in os.environ.get("PATH", "").split(os.pathsep)):
+            print("SKIP: %s is not installed" % tool)
+            return 77
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="imc-ctxt-netns-") as tmp:
+        os.chmod(tmp, 0o700)
+        env = Env(tmp)
+        imcd = Imcd(tmp)
+        try:
+            try:
+                m = Main(env)
+            except Exception:  # pylint: disable=broad-except
+                traceback.print_exc()
+                print("not ok - the main infrastructure could not be made")
+                m, failed = None, failed + 1
+            for t in WITH_MAIN if m else []:
+                try:
+                    t(env, m)
+                    print("ok -", t.__name__)
+                except Exception:  # pylint: disable=broad-except
+                    failed += 1
+                    traceback.print_exc()
+                    print("not ok -", t.__name__)
+                env.server = []
+            for t in [test_kill_9_of_imcd_mid_run_then_reconfigure]:
+                try:
+                    t(env, imcd)
+                    print("ok -", t.__name__)
+                except Exception:  # pylint: disable=broad-except
+                    failed += 1
+                    traceback.print_exc()
+                    print("not ok -", t.__name__)
+        finally:
+            cleanup(env, imcd)
+        left = leftovers(env)
+        if left:
+            print("not ok - left behind:", left)
+            failed += 1
+        else:
+            print("ok - nothing left behind")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
