@@ -25,34 +25,17 @@ import time
 import traceback
 import urllib.request
 
+import netns_hosts
+from netns_hosts import fnv_prefix, run
+
 IMC, IMCD = sys.argv[1], sys.argv[2]
 DEADLINE = 300  # seconds any poll may wait: generous, never part of an assertion
 
 
-def fnv_prefix(path):
-    """The backend's name prefix: "n" and 5 hex digits of FNV-1a over the real path."""
-    h = 2166136261
-    for b in os.path.realpath(path).encode():
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
-    return "n%05x" % (h & 0xFFFFF)
+def poll(what, fn):
+    return netns_hosts.poll(what, fn, DEADLINE, 0.5)
 
 
-def run(argv, check=True, timeout=600, **kw):
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
-    if check and p.returncode != 0:
-        raise AssertionError("%s exited %d: %s%s" % (argv, p.returncode, p.stdout, p.stderr))
-    return p
-
-
-def poll(what, fn, deadline=DEADLINE):
-    end = time.monotonic() + deadline
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError("gave up waiting for " + what)
-        time.sleep(0.5)
 
 
 def free_port():
@@ -123,7 +106,8 @@ class Env:
         self.infras = []    # (infrastructure, server options) to destroy at the end
 
     def imc(self, *args, check=True):
-        r = run([IMC, "-a", self.auth] + self.server + list(args), check=check, env=self.env)
+        r = run([IMC, "-a", self.auth] + self.server + list(args), check=check, timeout=600,
+                env=self.env)
         if r.stdout.startswith("Connected with: "):
             r.stdout = r.stdout.split("\n", 1)[1] if "\n" in r.stdout else ""
         return r
@@ -191,24 +175,8 @@ def procs_under(path):
 
 def leftovers(env):
     """Everything of this state directory's prefix the machine still has."""
-    found = []
-    netns = run(["ip", "netns", "list"]).stdout
-    found += [l for l in netns.splitlines() if l.startswith(env.prefix)]
-    links = run(["ip", "-o", "link", "show"]).stdout
-    found += [l.split(":")[1].strip() for l in links.splitlines()
-              if l.split(":")[1].strip().startswith(env.prefix)]
-    found += [l for l in run(["losetup", "-a"]).stdout.splitlines() if env.dir in l]
-    with open("/proc/mounts", encoding="utf-8") as f:
-        found += [l for l in f if env.dir in l]
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open("/proc/%s/mountinfo" % pid, encoding="utf-8") as f:
-                if env.dir in f.readline():
-                    found.append("process %s" % pid)
-        except OSError:
-            pass
-    found += ["process %d (%s)" % p for p in procs_under(env.tmp)]
-    return found
+    return (netns_hosts.leftovers(env.prefix, env.dir) +
+            ["process %d (%s)" % p for p in procs_under(env.tmp)])
 
 
 HOST = ("disk.0.image.url = 'netns://host' and disk.0.os.name = 'linux' and "

@@ -20,34 +20,21 @@ import tempfile
 import time
 import traceback
 
+import netns_hosts
+from netns_hosts import fnv_prefix, run
+
 IMC = sys.argv[1]
 DEADLINE = 60  # seconds any poll may wait: generous, never part of an assertion
 
 
-def fnv_prefix(path):
-    """The backend's name prefix: "n" and 5 hex digits of FNV-1a over the real path."""
-    h = 2166136261
-    for b in os.path.realpath(path).encode():
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
-    return "n%05x" % (h & 0xFFFFF)
-
-
-def run(argv, check=True, **kw):
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=120, **kw)
-    if check and p.returncode != 0:
-        raise AssertionError("%s exited %d: %s%s" % (argv, p.returncode, p.stdout, p.stderr))
-    return p
-
-
 def poll(what, fn):
-    end = time.monotonic() + DEADLINE
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError("gave up waiting for " + what)
-        time.sleep(0.1)
+    return netns_hosts.poll(what, fn, DEADLINE, 0.1)
+
+
+def leftovers(env):
+    return netns_hosts.leftovers(env.prefix, env.dir)
+
+
 
 
 class Env:
@@ -134,29 +121,6 @@ def live(pid):
         return state not in ("Z", "X")
     except OSError:
         return False
-
-
-def leftovers(env):
-    """Everything of this state directory's prefix the machine still has."""
-    found = []
-    netns = run(["ip", "netns", "list"]).stdout
-    found += [l for l in netns.splitlines() if l.startswith(env.prefix)]
-    links = run(["ip", "-o", "link", "show"]).stdout
-    found += [l.split(":")[1].strip() for l in links.splitlines()
-              if l.split(":")[1].strip().startswith(env.prefix)]
-    found += [l for l in run(["losetup", "-a"]).stdout.splitlines() if env.dir in l]
-    with open("/proc/mounts", encoding="utf-8") as f:
-        found += [l for l in f if env.dir in l]
-    # A host's processes see its overlayfs root (upperdir under env.dir) in their mountinfo,
-    # whether or not its namespace still has a name.
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open("/proc/%s/mountinfo" % pid, encoding="utf-8") as f:
-                if env.dir in f.readline():
-                    found.append("process %s" % pid)
-        except OSError:
-            pass
-    return found
 
 
 UP = ("running", "configured")  # with `contextualize ()` a VM may be marked configured
