@@ -29,6 +29,34 @@ struct local {
   char touched[IMC_INFRA_ID_MAX]; /* the infrastructure the operation changes, to report on */
 };
 
+/* The engine's options from the environment, as imcd reads them (IMC_PLAYBOOK_RETRIES, ...):
+ * local mode has no configuration file of its own.  The command line's own IMC_ variables
+ * are left out, or the option reader would take IMC_DATA_DIR for a misspelt IMC_DATA_DB. */
+static int engine_env(struct imc_config *cfg, struct imc_err *err)
+{
+  static const char *const own[] = {"IMC_DATA_DIR=", "IMC_CONFIG=", "IMC_AUTH_FILE=",
+                                    "IMC_XMLRPC_URL=", "IMC_REST_URL="};
+  size_t n = 0, k = 0;
+  char **env;
+  int r;
+
+  while (environ[n])
+    n++;
+  if (!(env = imc_calloc(n + 1, sizeof *env)))
+    return imc_fail(err, IMC_E_NOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    bool skip = false;
+
+    for (size_t o = 0; o < sizeof own / sizeof own[0] && !skip; o++)
+      skip = strncmp(environ[i], own[o], strlen(own[o])) == 0;
+    if (!skip)
+      env[k++] = environ[i];
+  }
+  r = imc_config_env(cfg, env, err);
+  imc_free(env);
+  return r;
+}
+
 /* The directory of the local store: $IMC_DATA_DIR, else $XDG_DATA_HOME/imc, else
  * ~/.local/share/imc.  Created (0700) with its parents under $HOME when missing. */
 int cli_local_data_dir(char *out, size_t size, struct imc_err *err)
@@ -375,7 +403,8 @@ int cli_backend_local(const struct imc_auth *auth, struct cli_backend *out, stru
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
   l->auth = auth;
   o.config = &l->cfg;
-  if ((r = imc_config_init(&l->cfg, err)) != 0 ||
+  if ((r = imc_config_init(&l->cfg, err)) != 0 || (r = engine_env(&l->cfg, err)) != 0 ||
+      (r = imc_config_check(&l->cfg, err)) != 0 ||
       (r = cli_local_data_dir(dir, sizeof dir, err)) != 0)
     goto out;
   snprintf(url, sizeof url, "sqlite://%s/imc.db", dir);

@@ -132,7 +132,10 @@ static int write_key(const char *key, char *name, size_t size, struct imc_err *e
   return 0;
 }
 
-/* user[:password]@host[:port] as IM writes proxy_host. */
+/* user[:password]@host[:port] as IM writes proxy_host.  The proxy's host key is not checked,
+ * as the VM's is not (im-client's behaviour), and not recorded in the user's known_hosts
+ * either: hosts of different infrastructures reuse addresses, and a key recorded there for
+ * one would make ssh refuse to forward for the next ("host key check failure"). */
 static int proxy_command(struct target *t, const char *proxy_host, const char *proxy_key,
                          struct imc_err *err)
 {
@@ -151,11 +154,13 @@ static int proxy_command(struct target *t, const char *proxy_host, const char *p
     if ((r = write_key(proxy_key, t->proxy_key_file, sizeof t->proxy_key_file, err)) != 0)
       return r;
     snprintf(t->proxy, sizeof t->proxy,
-             "ProxyCommand=ssh -W %%h:%%p -i %s -p %u -o StrictHostKeyChecking=no %s%s%s",
+             "ProxyCommand=ssh -W %%h:%%p -i %s -p %u -o StrictHostKeyChecking=no "
+             "-o UserKnownHostsFile=/dev/null %s%s%s",
              t->proxy_key_file, port, user, at ? "@" : "", host);
   } else { /* the proxy's password, if any, comes from SSHPASS as the VM's does */
     snprintf(t->proxy, sizeof t->proxy,
-             "ProxyCommand=sshpass -e ssh -W %%h:%%p -p %u -o StrictHostKeyChecking=no %s%s%s",
+             "ProxyCommand=sshpass -e ssh -W %%h:%%p -p %u -o StrictHostKeyChecking=no "
+             "-o UserKnownHostsFile=/dev/null %s%s%s",
              port, user, at ? "@" : "", host);
   }
   return 0;

@@ -56,21 +56,10 @@ static bool ctxt_disabled(const struct imc_doc *doc)
 
 /* What this version's contextualization does not do yet, asked for by system (or NULL).  A VM
  * that asks for it ends unconfigured with the reason in its log, never configured without it. */
-static const char *unsupported(const struct imc_doc *doc, const struct imc_elem *system)
+static const char *unsupported(const struct imc_doc *doc)
 {
-  static const char *const galaxy[] = {"ansible.roles.", "ansible.collections."};
-  const struct imc_prop *apps;
-
   if (doc && doc->nansibles)
     return "an external Ansible host (an `ansible` section of the RADL)";
-  apps = system ? imc_features_prop(&system->feats, "disk.0.applications") : NULL;
-  for (size_t i = 0; apps && apps->kind == IMC_PROP_CONTAINS && i < apps->nitems; i++) {
-    const char *name = apps->items[i]->sub ? imc_features_str(apps->items[i]->sub, "name") : NULL;
-
-    for (size_t k = 0; name && k < sizeof galaxy / sizeof galaxy[0]; k++)
-      if (strncmp(name, galaxy[k], strlen(galaxy[k])) == 0)
-        return "Ansible roles and collections in disk.0.applications (ansible-galaxy installs)";
-  }
   return NULL;
 }
 
@@ -157,7 +146,7 @@ int ctxt_start(struct imc_engine *e, struct infra *inf, const unsigned *ids, siz
     v->gen++;
     if (disabled || !needs_ctxt(e, v)) {
       v->ctxt = 1;
-    } else if ((why = unsupported(inf->doc, v->vm->system)) != NULL) {
+    } else if ((why = unsupported(inf->doc)) != NULL) {
       v->ctxt = 0;
       refused[nrefused] = v->vm->id;
       reasons[nrefused++] = why;

@@ -19,7 +19,9 @@
 #include "imc/log.h"
 
 #define CTXR_PROGRAM     "ansible-playbook"
+#define CTXR_GALAXY      "ansible-galaxy"
 #define CTXR_SSH_PAUSE_S 5
+#define CTXR_SSH_WAITERS 16 /* SSH probes at once */
 #define CTXR_CP_NAME     27 /* "d07a471614.gHwibkIp9MtwTBBU": ssh's socket while it binds */
 
 /* --- small helpers --------------------------------------------------------------------- */
@@ -139,6 +141,30 @@ static bool infra_line(struct job *j, const char *line, size_t n)
   return true;
 }
 
+/* A PLAY line: a part's marker, or a play of the part, whose first play starts the part in the
+ * infrastructure's log (the marker that ends a run after a failure starts nothing). */
+static void play_line(struct job *j, const char *line, size_t n)
+{
+  long k = ctxt_part_marker(line, n);
+
+  long play = ctxt_play_marker(line, n);
+
+  j->in_marker = k >= 0 && (size_t)k <= j->nparts; /* nparts: the end marker */
+  if (j->in_marker) {
+    j->part = k;
+    j->play = -1;
+    return;
+  }
+  if (play >= 0)
+    j->play = play;
+  if (j->part < 0 || j->part == j->running)
+    return;
+  if (j->running >= 0)
+    imc_buf_addf(&j->infra, "Step %s: done.\n", j->parts[j->running].label);
+  imc_buf_addf(&j->infra, "Step %s: running.\n", j->parts[j->part].label);
+  j->running = j->part;
+}
+
 static void route_line(struct job *j, const char *line, size_t n)
 {
   struct imc_str host;
@@ -151,17 +177,27 @@ static void route_line(struct job *j, const char *line, size_t n)
     memset(j->header_sent, 0, j->n * sizeof *j->header_sent);
     j->last = -1;
     j->in_msg = false;
+    if (line[0] == 'P')
+      play_line(j, line, n);
     return;
   }
   if (infra_line(j, line, n))
     return;
   if (ctxt_host_line(line, n, &host)) {
     i = j->last = node_by_name(j, host.p, host.n);
+    if (i >= 0 && j->in_marker) {
+      j->stopper[i] = true; /* its marker task failed on purpose: not a failure of the VM */
+      j->last = -1;
+      return;
+    }
+    if (i >= 0)
+      j->part_of[i] = j->part;
   } else if (ctxt_recap_line(line, n, &rh, &failed)) {
     i = node_by_name(j, rh, strlen(rh));
     j->last = -1;
     imc_free(rh);
     if (i >= 0) {
+      failed = failed && !j->stopper[i];
       j->ok[i] = !failed;
       j->bad[i] = failed;
     }
@@ -294,17 +330,42 @@ static void fail_vm(struct job *j, size_t i, const char *why)
   vm_log(j, i, "%s", why);
 }
 
+struct ssh_waits {
+  struct job *j;
+  double until;
+  atomic_size_t next;
+};
+
+static void *ssh_waiter(void *arg)
+{
+  struct ssh_waits *w = arg;
+  size_t i;
+
+  while ((i = atomic_fetch_add(&w->next, 1)) < w->j->n) {
+    if (w->j->target[i] && wait_ssh(w->j, i, w->until) != 0)
+      fail_vm(w->j, i, "ERROR: no SSH access to the VM: it stays unconfigured.");
+  }
+  return NULL;
+}
+
+/* Waits for the VMs side by side (a VM still booting does not hold up the others' probes);
+ * each waiter takes the next VM not taken yet, and touches only that VM's entries. */
 static void wait_all_ssh(struct job *j)
 {
-  double until = ctxt_now() + (double)j->run->c->cfg->wait_ssh_acccess_timeout;
+  struct ssh_waits w = {.j = j, .until = ctxt_now() + (double)j->run->c->cfg->wait_ssh_acccess_timeout};
+  pthread_t th[CTXR_SSH_WAITERS];
+  size_t started = 0;
 
-  if (until > j->deadline)
-    until = j->deadline;
+  if (w.until > j->deadline)
+    w.until = j->deadline;
+  atomic_init(&w.next, 0);
   ilog(j, "Wait for SSH access to the VMs.");
-  for (size_t i = 0; i < j->n; i++) {
-    if (j->target[i] && wait_ssh(j, i, until) != 0)
-      fail_vm(j, i, "ERROR: no SSH access to the VM: it stays unconfigured.");
-  }
+  while (started < CTXR_SSH_WAITERS && started + 1 < j->n &&
+         pthread_create(&th[started], NULL, ssh_waiter, &w) == 0)
+    started++;
+  ssh_waiter(&w);
+  for (size_t t = 0; t < started; t++)
+    pthread_join(th[t], NULL);
 }
 
 /* The --limit list: the VMs still on track among those a playbook is for. */
@@ -324,72 +385,280 @@ static char *limit_of(struct job *j, const bool *which)
   return imc_buf_take(&b, NULL);
 }
 
-/* Runs a playbook on the nodes of which (still on track), PLAYBOOK_RETRIES times for those
- * that fail; the ones that fail every time leave the run.  A VM fails when its recap line
- * says so, or when the run failed and gave no recap line for it.  Returns false when the run
- * had to be killed (deadline or close). */
-static bool run_playbook(struct job *j, const char *label, const char *file, const bool *which)
+/* True when node i, on track and in the run's --limit, failed it: its recap line says so, or
+ * the run failed and gave no recap line for it. */
+static bool node_failed(const struct job *j, size_t i, const bool *limit, int status)
 {
-  long tries = j->run->c->cfg->playbook_retries;
-  bool *todo = imc_calloc(j->n + 1, sizeof *todo);
-  bool alive = true, ran = false;
+  return j->target[i] && limit[i] && (j->bad[i] || (status != 0 && !j->ok[i]));
+}
 
-  if (!todo) {
-    ilog(j, "ERROR: out of memory");
+/* Starts reading a new run's output, which begins in part `part`. */
+static void run_reset(struct job *j, long part)
+{
+  memset(j->ok, 0, j->n * sizeof *j->ok);
+  memset(j->bad, 0, j->n * sizeof *j->bad);
+  memset(j->stopper, 0, j->n * sizeof *j->stopper);
+  for (size_t i = 0; i < j->n; i++)
+    j->part_of[i] = -1;
+  j->header[0] = '\0';
+  j->part = part;
+  j->play = -1;
+  j->running = part;
+  j->in_marker = false;
+}
+
+/* One ansible-playbook run of file on the nodes of limit (still on track); *status is its exit
+ * status.  Returns false when it had to be killed (deadline or close): the run is over. */
+static bool run_once(struct job *j, const char *file, const bool *limit, int *status)
+{
+  char *list = limit_of(j, limit);
+  struct ctxt_run rq = {.program = CTXR_PROGRAM,
+                        .dir = j->dir,
+                        .playbook = file,
+                        .limit = list,
+                        .control_dir = j->cp,
+                        .deadline = j->deadline,
+                        .cancel = &j->run->c->stop,
+                        .output = on_output,
+                        .ctx = j};
+  bool timed_out = false;
+  struct imc_err e;
+
+  *status = 0;
+  if (!list)
+    return true; /* nothing on track to run it on */
+  imc_err_clear(&e);
+  if (ctxt_run_playbook(&rq, status, &timed_out, &e) != 0) {
+    ilog(j, "ERROR: %s: %s", file, e.msg);
+    *status = -1;
+  }
+  flush_logs(j);
+  imc_free(list);
+  if (*status == -1 && (timed_out || atomic_load(&j->run->c->stop))) {
+    ilog(j, "ERROR: %s", timed_out ? "Max contextualization time passed" : "stopped");
     return false;
   }
-  memcpy(todo, which, j->n * sizeof *todo);
-  for (long t = 0; t < tries && alive; t++) {
-    char *limit = limit_of(j, todo);
-    struct ctxt_run rq = {.program = CTXR_PROGRAM,
-                          .dir = j->dir,
-                          .playbook = file,
-                          .limit = limit,
-                          .control_dir = j->cp,
-                          .deadline = j->deadline,
-                          .cancel = &j->run->c->stop,
-                          .output = on_output,
-                          .ctx = j};
-    struct imc_err e;
-    int status;
-    bool timed_out = false, any = false;
+  return true;
+}
 
-    if (!limit)
-      break;
-    ran = true;
-    imc_err_clear(&e);
-    memset(j->ok, 0, j->n * sizeof *j->ok);
-    memset(j->bad, 0, j->n * sizeof *j->bad);
-    ilog(j, "Step %s: running%s.", label, t ? " again for the VMs that failed" : "");
-    j->header[0] = '\0';
-    if (ctxt_run_playbook(&rq, &status, &timed_out, &e) != 0) {
-      ilog(j, "ERROR: step %s: %s", label, e.msg);
-      status = -1;
-    }
-    flush_logs(j);
-    imc_free(limit);
-    if (status == -1 && (timed_out || atomic_load(&j->run->c->stop))) {
-      ilog(j, "ERROR: %s", timed_out ? "Max contextualization time passed" : "stopped");
-      alive = false;
-      break;
-    }
-    for (size_t i = 0; i < j->n; i++) {
-      todo[i] = todo[i] && j->target[i] && (j->bad[i] || (status != 0 && !j->ok[i]));
-      any |= todo[i];
-    }
-    if (!any)
-      break;
+/* Where each VM stands: the part it runs next and the play of that part (a user step's plays
+ * are numbered; nparts: all done), and its tries left. */
+struct progress {
+  size_t *at, *play;
+  long *tries;
+  bool *limit;
+};
+
+/* Moves node i past the parts that have no play for it, or no play left. */
+static void skip_empty_parts(const struct job *j, struct progress *p, size_t i)
+{
+  while (p->at[i] < j->nparts &&
+         (!j->parts[p->at[i]].which[i] ||
+          (j->parts[p->at[i]].step && p->play[i] >= j->parts[p->at[i]].step->n))) {
+    p->at[i]++;
+    p->play[i] = 0;
+  }
+}
+
+static bool behind(const struct progress *p, size_t a, size_t b)
+{
+  return p->at[a] < p->at[b] || (p->at[a] == p->at[b] && p->play[a] < p->play[b]);
+}
+
+/* The node the next run starts with: on track, the furthest behind (-1 when all are done), and
+ * whether every part from there can run in one go: it can when every VM on track stands at the
+ * same place.  Otherwise the run is that part alone, for the VMs that stand there. */
+static ssize_t next_run(const struct job *j, struct progress *p, bool *together)
+{
+  ssize_t low = -1;
+
+  *together = true;
+  for (size_t i = 0; i < j->n; i++) {
+    if (!j->target[i])
+      continue;
+    skip_empty_parts(j, p, i);
+    if (p->at[i] >= j->nparts)
+      continue;
+    if (low >= 0 && (behind(p, i, (size_t)low) || behind(p, (size_t)low, i)))
+      *together = false;
+    if (low < 0 || behind(p, i, (size_t)low))
+      low = (ssize_t)i;
+  }
+  for (size_t i = 0; i < j->n; i++)
+    p->limit[i] = low >= 0 && j->target[i] && p->at[i] == p->at[low] &&
+                  p->play[i] == p->play[low];
+  return low;
+}
+
+/* After a run that started at part k, play p0: a VM that failed goes back to the start of the
+ * part it failed (its tries run out: it leaves the run); the others go to the last marker the
+ * run reached.  That is the end marker when it ran through, the marker that stopped it after
+ * a failed part, or, when Ansible ended it early (it does when every VM of a play failed), the
+ * play after the last one it started. */
+static void run_account(struct job *j, struct progress *p, size_t k, size_t p0, int status)
+{
+  size_t at = k, play = p0;
+
+  if (j->part >= (long)k) {
+    at = (size_t)j->part;
+    play = at == k && j->play < (long)p0 ? p0 : (size_t)(j->play + 1);
   }
   for (size_t i = 0; i < j->n; i++) {
-    if (j->target[i] && todo[i] && (!alive || j->bad[i] || !j->ok[i])) {
+    if (!p->limit[i] || !j->target[i])
+      continue;
+    if (!node_failed(j, i, p->limit, status)) {
+      p->at[i] = at;
+      p->play[i] = play;
+      continue;
+    }
+    p->at[i] = j->part_of[i] >= (long)k ? (size_t)j->part_of[i] : k;
+    p->play[i] = 0;
+    if (--p->tries[i] <= 0) {
       fail_vm(j, i, "ERROR: the VM failed this step: it stays unconfigured.");
-      ilog(j, "Step %s: VM %u failed.", label, j->nodes[i].vmid);
+      ilog(j, "Step %s: VM %u failed.", j->parts[p->at[i]].label, j->nodes[i].vmid);
     }
   }
-  if (alive && ran)
-    ilog(j, "Step %s: done.", label);
-  imc_free(todo);
-  return alive;
+}
+
+/* Writes site.yml for a run from part k, play p0 (the rest of a user step in a file of its
+ * own when p0 is not its first play). */
+static int write_site(struct job *j, size_t k, size_t p0, bool together, bool stops)
+{
+  char rest[64];
+  struct imc_buf b;
+  int r = 0;
+
+  if (p0 > 0 && j->parts[k].step) {
+    snprintf(rest, sizeof rest, "rest_%zu_%zu.yml", k, p0);
+    imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
+    if ((r = ctxt_step_playbook(j->doc, j->parts[k].step, p0, &b, NULL)) ||
+        (r = write_buf(j->dir, rest, &b, 0600, NULL)))
+      return r;
+  }
+  imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
+  if ((r = ctxt_site_playbook(j->parts, k, together ? j->nparts : k + 1,
+                              p0 > 0 && j->parts[k].step ? rest : NULL, stops, &b, NULL)) != 0) {
+    imc_buf_free(&b);
+    return r;
+  }
+  return write_buf(j->dir, "site.yml", &b, 0600, NULL);
+}
+
+/* Runs the parts (basic step, user steps, credential changes) in as few ansible-playbook runs
+ * as it can: all of them in one when nothing fails, as a VM that fails a part drops out of the
+ * later ones on its own.  With PLAYBOOK_RETRIES above 1 a run stops at the end of the first
+ * part a VM failed (the markers of site.yml); that part runs again alone for the VMs that failed
+ * it, up to their tries, before one run of the parts after it goes on for all. */
+static void job_parts(struct job *j)
+{
+  struct progress p = {.at = imc_calloc(j->n + 1, sizeof *p.at),
+                       .play = imc_calloc(j->n + 1, sizeof *p.play),
+                       .tries = imc_calloc(j->n + 1, sizeof *p.tries),
+                       .limit = imc_calloc(j->n + 1, sizeof *p.limit)};
+  long tries = j->run->c->cfg->playbook_retries;
+  ssize_t low;
+  bool together;
+
+  if (!p.at || !p.play || !p.tries || !p.limit) {
+    ilog(j, "ERROR: out of memory");
+    goto killed;
+  }
+  for (size_t i = 0; i < j->n; i++)
+    p.tries[i] = tries;
+  while ((low = next_run(j, &p, &together)) >= 0) {
+    size_t k = p.at[low], p0 = p.play[low];
+    struct imc_buf again;
+    int status = 0;
+
+    imc_buf_init(&again, 64 * 1024);
+    for (size_t i = 0; i < j->n; i++) {
+      if (p.limit[i] && p.tries[i] < tries)
+        imc_buf_addf(&again, "%s%u", again.len ? ", " : "", j->nodes[i].vmid);
+    }
+    if (again.len)
+      ilog(j, "Step %s: running again for VM %s.", j->parts[k].label, imc_buf_cstr(&again));
+    imc_buf_free(&again);
+    if (write_site(j, k, p0, together, tries > 1) != 0) {
+      ilog(j, "ERROR: cannot write site.yml");
+      goto killed;
+    }
+    run_reset(j, -1);
+    if (!run_once(j, "site.yml", p.limit, &status))
+      goto killed;
+    if (j->running >= 0 && j->part > j->running)
+      ilog(j, "Step %s: done.", j->parts[j->running].label);
+    run_account(j, &p, k, p0, status);
+  }
+  goto out;
+killed:
+  for (size_t i = 0; i < j->n; i++) {
+    if (j->target[i])
+      fail_vm(j, i, "ERROR: the contextualization stopped before the VM was configured.");
+  }
+out:
+  imc_free(p.at);
+  imc_free(p.play);
+  imc_free(p.tries);
+  imc_free(p.limit);
+}
+
+/* --- roles and collections ------------------------------------------------------------ */
+
+/* ansible-galaxy's output: all of it to the infrastructure's log. */
+static void on_galaxy_output(void *ctx, const char *text, size_t len)
+{
+  struct job *j = ctx;
+
+  imc_buf_add(&j->infra, text, len);
+  flush_logs(j);
+}
+
+/* Installs the roles and collections of disk.0.applications into the run directory (roles/,
+ * collections/, where its ansible.cfg looks first).  False when that failed: no VM can be
+ * configured without them. */
+static bool job_galaxy(struct job *j)
+{
+  const struct imc_config *cfg = j->run->c->cfg;
+  static const char *const kinds[] = {"role", "collection"};
+  bool want[2] = {false, false};
+  struct imc_buf b;
+  struct imc_err e;
+  bool ok = true;
+
+  imc_err_clear(&e);
+  imc_buf_init(&b, CTXT_MAX_REQUIREMENTS);
+  if (ctxt_galaxy_requirements(j->doc, cfg->galaxy_offline_source, &b, &want[0], &want[1], &e) ||
+      ((want[0] || want[1]) && write_buf(j->dir, "requirements.yml", &b, 0600, &e))) {
+    ilog(j, "ERROR: Ansible roles and collections: %s", e.msg);
+    imc_buf_free(&b);
+    return false;
+  }
+  imc_buf_free(&b);
+  for (size_t k = 0; k < 2 && ok; k++) {
+    const char *args[] = {kinds[k], "install", "-r", "requirements.yml",
+                          "-p", k ? "collections" : "roles", NULL, NULL};
+    struct ctxt_run rq = {.program = CTXR_GALAXY,
+                          .dir = j->dir,
+                          .args = args,
+                          .deadline = j->deadline,
+                          .cancel = &j->run->c->stop,
+                          .output = on_galaxy_output,
+                          .ctx = j};
+    bool timed_out = false;
+    int status = -1;
+
+    if (!want[k])
+      continue;
+    if (k && *cfg->galaxy_offline_source)
+      args[6] = "--offline"; /* no Galaxy server asked about dependencies either */
+    ilog(j, "Installing the Ansible %ss of disk.0.applications with ansible-galaxy.", kinds[k]);
+    if (ctxt_run_playbook(&rq, &status, &timed_out, &e) != 0)
+      ilog(j, "ERROR: %s", e.msg);
+    ok = status == 0;
+  }
+  if (!ok)
+    ilog(j, "ERROR: ansible-galaxy could not install what disk.0.applications asks for.");
+  return ok;
 }
 
 /* --- files ---------------------------------------------------------------------------- */
@@ -444,11 +713,43 @@ static int job_dirs(struct job *j, struct imc_err *err)
   return control_dir(j, err);
 }
 
+/* The VMs of the step's systems. */
+static void step_nodes(const struct job *j, const struct ctxt_step *st, bool *which)
+{
+  for (size_t i = 0; i < j->n; i++) {
+    which[i] = false;
+    for (size_t p = 0; p < st->n; p++)
+      which[i] |= strcmp(st->plays[p].system, j->nodes[i].system) == 0;
+  }
+}
+
+/* Writes text as the playbook of a new part (its label, file name and node set are kept by
+ * the job); *which is the part's node set, for the caller to fill. */
+static int add_part(struct job *j, const char *label, const char *file, struct imc_buf *text,
+                    bool **which, struct imc_err *err)
+{
+  struct ctxt_part *p = &j->parts[j->nparts];
+  int r;
+
+  if ((r = write_buf(j->dir, file, text, 0600, err)) != 0)
+    return r;
+  if (!(p->label = ctxt_job_own_printf(j, "%s", label)) ||
+      !(p->file = ctxt_job_own_printf(j, "%s", file)) ||
+      !(p->which = imc_calloc(j->n + 1, sizeof *p->which)))
+    return imc_fail(err, IMC_E_NOMEM, "out of memory");
+  j->nparts++;
+  *which = p->which;
+  return 0;
+}
+
 static int job_files(struct job *j, const struct ctxt_steps *steps, struct imc_err *err)
 {
   struct imc_buf b;
+  bool *which, any = false;
   int r;
 
+  if (!(j->parts = imc_calloc(steps->n + 2, sizeof *j->parts)))
+    return imc_fail(err, IMC_E_NOMEM, "out of memory");
   imc_buf_init(&b, CTXT_MAX_INVENTORY);
   if ((r = ctxt_inventory(&j->inf, &b, err)) != 0 ||
       (r = write_buf(j->dir, "hosts", &b, 0600, err)) != 0)
@@ -459,10 +760,12 @@ static int job_files(struct job *j, const struct ctxt_steps *steps, struct imc_e
     goto out;
   imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
   if ((r = ctxt_basic_playbook(&j->inf, &b, err)) != 0 ||
-      (r = write_buf(j->dir, "basic.yml", &b, 0600, err)) != 0)
+      (r = add_part(j, "basic", "basic.yml", &b, &which, err)) != 0)
     goto out;
+  for (size_t i = 0; i < j->n; i++)
+    which[i] = true;
   for (size_t s = 0; s < steps->n; s++) {
-    char name[64];
+    char name[64], label[64];
 
     for (size_t p = 0; p < steps->v[s].n; p++) {
       char *file = NULL;
@@ -476,56 +779,22 @@ static int job_files(struct job *j, const struct ctxt_steps *steps, struct imc_e
     }
     imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
     snprintf(name, sizeof name, "step_%zu.yml", s);
-    if ((r = ctxt_step_playbook(j->doc, &steps->v[s], &b, err)) != 0 ||
-        (r = write_buf(j->dir, name, &b, 0600, err)) != 0)
+    snprintf(label, sizeof label, "%g", steps->v[s].step);
+    if ((r = ctxt_step_playbook(j->doc, &steps->v[s], 0, &b, err)) != 0 ||
+        (r = add_part(j, label, name, &b, &which, err)) != 0)
       goto out;
+    j->parts[j->nparts - 1].step = &steps->v[s];
+    step_nodes(j, &steps->v[s], which);
   }
+  imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
+  if ((r = ctxt_creds_playbook(&j->inf, &any, &b, err)) != 0 ||
+      (any && (r = add_part(j, "credentials", "creds.yml", &b, &which, err)) != 0))
+    goto out;
+  for (size_t i = 0; any && i < j->n; i++)
+    which[i] = j->nodes[i].new_password || j->nodes[i].new_public_key;
 out:
   imc_buf_free(&b);
   return r;
-}
-
-/* The VMs of the step's systems. */
-static void step_nodes(const struct job *j, const struct ctxt_step *st, bool *which)
-{
-  for (size_t i = 0; i < j->n; i++) {
-    which[i] = false;
-    for (size_t p = 0; p < st->n; p++)
-      which[i] |= strcmp(st->plays[p].system, j->nodes[i].system) == 0;
-  }
-}
-
-static void job_steps(struct job *j, const struct ctxt_steps *steps)
-{
-  bool *which = imc_calloc(j->n + 1, sizeof *which);
-  struct imc_buf b;
-  bool any = false;
-
-  if (!which)
-    return;
-  for (size_t i = 0; i < j->n; i++)
-    which[i] = true;
-  if (!run_playbook(j, "basic", "basic.yml", which))
-    goto out;
-  for (size_t s = 0; s < steps->n; s++) {
-    char name[64], label[64];
-
-    snprintf(name, sizeof name, "step_%zu.yml", s);
-    snprintf(label, sizeof label, "%g", steps->v[s].step);
-    step_nodes(j, &steps->v[s], which);
-    if (!run_playbook(j, label, name, which))
-      goto out;
-  }
-  imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
-  if (ctxt_creds_playbook(&j->inf, &any, &b, NULL) == 0 && any &&
-      write_buf(j->dir, "creds.yml", &b, 0600, NULL) == 0) {
-    for (size_t i = 0; i < j->n; i++)
-      which[i] = j->nodes[i].new_password || j->nodes[i].new_public_key;
-    run_playbook(j, "credentials", "creds.yml", which);
-  }
-  imc_buf_free(&b);
-out:
-  imc_free(which);
 }
 
 static bool sshpass_found(void)
@@ -558,6 +827,11 @@ static void job_free(struct job *j)
   imc_free(j->ok);
   imc_free(j->bad);
   imc_free(j->header_sent);
+  for (size_t k = 0; k < j->nparts; k++)
+    imc_free(j->parts[k].which);
+  imc_free(j->parts);
+  imc_free(j->part_of);
+  imc_free(j->stopper);
   imc_free(j->logs);
   imc_doc_free(j->doc);
 }
@@ -643,8 +917,15 @@ static void *run_main(void *arg)
       job_report(&j, true);
     }
   } else {
-    wait_all_ssh(&j);
-    job_steps(&j, &steps);
+    if (job_galaxy(&j)) {
+      wait_all_ssh(&j);
+    } else {
+      for (size_t i = 0; i < j.n; i++)
+        if (j.target[i])
+          fail_vm(&j, i, "ERROR: the Ansible roles and collections of disk.0.applications could "
+                         "not be installed (the infrastructure's log says why).");
+    }
+    job_parts(&j);
     job_report(&j, false);
     ilog(&j, "Contextualization finished.");
   }
@@ -653,6 +934,8 @@ static void *run_main(void *arg)
     rm_tree(j.dir);
   if (j.cp_own)
     rm_tree(j.cp);
+  if (atomic_load(&run->forgotten) && j.base[0])
+    rm_tree(j.base);
   job_free(&j);
   atomic_store(&run->finished, true);
   return NULL;
@@ -714,6 +997,7 @@ static int ctxr_start(void *ctx, struct imc_engine *e, const char *infra_id, con
   run->e = e;
   run->nvms = n;
   atomic_init(&run->finished, false);
+  atomic_init(&run->forgotten, false);
   if (!(run->id = imc_strdup(infra_id)) || (n && !(run->vms = imc_calloc(n, sizeof *run->vms))) ||
       auth_copy(&run->auth, auth)) {
     run_free(run);
@@ -734,6 +1018,29 @@ static int ctxr_start(void *ctx, struct imc_engine *e, const char *infra_id, con
   return 0;
 }
 
+/* Removes the infrastructure's directory (known_hosts); a run still on it removes it when it
+ * ends, as it may write there until then. */
+static void ctxr_forget(void *ctx, const char *infra_id)
+{
+  struct ctxr *c = ctx;
+  struct imc_buf path;
+
+  if (!*infra_id || strchr(infra_id, '/') || strcmp(infra_id, "..") == 0 ||
+      strcmp(infra_id, ".") == 0)
+    return;
+  pthread_mutex_lock(&c->mu);
+  for (struct run *run = c->runs; run; run = run->next) {
+    if (strcmp(run->id, infra_id) == 0)
+      atomic_store(&run->forgotten, true);
+  }
+  pthread_mutex_unlock(&c->mu);
+  imc_buf_init(&path, 8192);
+  imc_buf_addf(&path, "%s/%s", c->work_dir, infra_id);
+  if (!imc_buf_err(&path))
+    rm_tree(imc_buf_cstr(&path));
+  imc_buf_free(&path);
+}
+
 int imc_ctxr_open(const struct imc_config *cfg, const char *work_dir,
                   struct imc_contextualizer *out, struct imc_err *err)
 {
@@ -751,6 +1058,7 @@ int imc_ctxr_open(const struct imc_config *cfg, const char *work_dir,
   atomic_init(&c->stop, false);
   out->ctx = c;
   out->start = ctxr_start;
+  out->forget = ctxr_forget;
   return 0;
 }
 

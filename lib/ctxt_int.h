@@ -124,6 +124,9 @@ void ctxt_ini_value(struct imc_buf *out, const char *value);
 
 /* --- ctxt_playbook.c ------------------------------------------------------------------- */
 
+/* Appends s as a YAML double-quoted scalar. */
+void ctxt_yaml_quote(struct imc_buf *out, const char *s);
+
 #define CTXT_MAX_PLAYBOOK (16u * 1024 * 1024)
 
 /* One configure to run on the VMs of one system. */
@@ -157,11 +160,14 @@ int ctxt_ansible_cfg(const struct ctxt_infra *inf, const char *dir, struct imc_b
                      struct imc_err *err);
 /* IM's basic step for every node: hostname, /etc/hosts, data disks. */
 int ctxt_basic_playbook(const struct ctxt_infra *inf, struct imc_buf *out, struct imc_err *err);
-/* The playbook of one user step: one play per (configure, system).  A recipe that is a task
- * list is included from `<configure>.yml`; a recipe that is a playbook is imported from
+/* The playbook of one user step from its play `from` on: one play per (configure, system),
+ * each behind a marker play "imc: play P" (ctxt_play_marker).  A recipe that is a task list is
+ * included from `<configure>.yml`; a recipe that is a playbook is imported from
  * `<configure>_<system>.yml` (ctxt_recipe_file gives each file's text). */
-int ctxt_step_playbook(const struct imc_doc *doc, const struct ctxt_step *step, struct imc_buf *out,
-                       struct imc_err *err);
+int ctxt_step_playbook(const struct imc_doc *doc, const struct ctxt_step *step, size_t from,
+                       struct imc_buf *out, struct imc_err *err);
+/* P for a "PLAY [imc: play P]" line, -1 for any other line. */
+long ctxt_play_marker(const char *line, size_t n);
 /* The file a play of a step needs: its name (new string) and text (appended to out).  A task
  * list is written as given; a playbook gets `hosts: <system>` in each play. */
 int ctxt_recipe_file(const struct imc_doc *doc, const struct ctxt_play *play, char **name,
@@ -171,13 +177,50 @@ int ctxt_recipe_file(const struct imc_doc *doc, const struct ctxt_play *play, ch
 int ctxt_creds_playbook(const struct ctxt_infra *inf, bool *any, struct imc_buf *out,
                         struct imc_err *err);
 
+/* One part of a run: the basic step, a user step or the credential changes. */
+struct ctxt_part {
+  const char *label;             /* "basic", the step number, "credentials" */
+  const char *file;              /* its playbook, in the run directory */
+  const struct ctxt_step *step;  /* a user step's plays; NULL for the others */
+  bool *which;                   /* per node: the part has a play for it */
+};
+
+/* site.yml: parts[from..to-1] in order, each behind a marker play named
+ * "imc: part K, step LABEL", then the end marker "imc: part TO, end" (ctxt_part_marker reads
+ * them back from the output: the last one a run reached says how far it went).  first_file, when
+ * not NULL, stands for parts[from].file (the rest of a step).  With stop_on_failure, a marker
+ * ends the run when a VM failed the part before it. */
+int ctxt_site_playbook(const struct ctxt_part *parts, size_t from, size_t to, const char *first_file,
+                       bool stop_on_failure, struct imc_buf *out, struct imc_err *err);
+/* K for a marker's "PLAY [imc: part K, ...]" header line, -1 for any other line. */
+long ctxt_part_marker(const char *line, size_t n);
+
+/* --- ctxt_galaxy.c: roles and collections from disk.0.applications ------------------- */
+
+#define CTXT_MAX_REQUIREMENTS (1024u * 1024)
+
+/* ansible-galaxy's requirements.yml for what the systems of doc ask for in disk.0.applications,
+ * as IM reads it: `ansible.roles.SRC[|NAME]` (a Galaxy name, an http(s) tarball URL or a
+ * git+ URL) and `ansible.collections.NAME[,VERSION]` (a Galaxy name or a tarball URL), each
+ * with the application's `version`.  offline (GALAXY_OFFLINE_SOURCE, "" for none) is where Galaxy
+ * names are installed from: a local directory (whose files must be there) or a URL.  Appends
+ * to out; *roles and *collections say whether it has any.  Errors: IMC_E_INVAL (a name that
+ * cannot be used, a tarball missing from the offline directory), IMC_E_NOMEM, IMC_E_TOOBIG. */
+int ctxt_galaxy_requirements(const struct imc_doc *doc, const char *offline, struct imc_buf *out,
+                             bool *roles, bool *collections, struct imc_err *err);
+
 /* --- ctxt_run.c ------------------------------------------------------------------------ */
+
+#define CTXT_RUN_MAX_ARGS 12
 
 struct ctxt_run {
   const char *program;  /* "ansible-playbook" (looked up on PATH) or a path */
   const char *dir;      /* working directory: ansible.cfg, hosts, playbooks */
   const char *playbook; /* file name in dir */
   const char *limit;    /* --limit, or NULL */
+  /* The arguments after program instead of playbook and --limit (NULL-terminated, at most
+   * CTXT_RUN_MAX_ARGS), or NULL: ansible-galaxy's. */
+  const char *const *args;
   /* ssh's control_path_dir (ansible.cfg): the masters found there are told to exit once the
    * run is over, as ControlPersist masters leave the process group.  NULL: none. */
   const char *control_dir;

@@ -27,6 +27,7 @@ struct run {
   struct imc_auth auth;
   pthread_t th;
   atomic_bool finished;
+  atomic_bool forgotten; /* the infrastructure was destroyed meanwhile: remove its directory */
   struct run *next;
 };
 
@@ -65,6 +66,14 @@ struct job {
   ssize_t last;         /* the node the last result line was about, or -1 */
   char header[1024];    /* the last PLAY/TASK line */
   bool *header_sent;
+  struct ctxt_part *parts; /* basic, the user steps, the credential changes */
+  size_t nparts;
+  long part;      /* the part the output is in (its marker was the last PLAY line) */
+  long play;      /* the play of a user step the output is in (its marker), or -1 */
+  long running;   /* the part the infrastructure's log last said was running, or -1 */
+  bool in_marker; /* inside a marker play: its lines are about no step */
+  long *part_of;  /* per node: the part of the last line about it in this run, or -1 */
+  bool *stopper;  /* per node: it ran the marker task that ended the run */
   double deadline;
   struct ctxt_infra inf;
 };

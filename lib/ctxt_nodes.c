@@ -499,6 +499,8 @@ int ctxt_job_nodes(struct job *j, struct imc_err *err)
       !(j->ok = imc_calloc(ids.n + 1, sizeof *j->ok)) ||
       !(j->bad = imc_calloc(ids.n + 1, sizeof *j->bad)) ||
       !(j->header_sent = imc_calloc(ids.n + 1, sizeof *j->header_sent)) ||
+      !(j->stopper = imc_calloc(ids.n + 1, sizeof *j->stopper)) ||
+      !(j->part_of = imc_calloc(ids.n + 1, sizeof *j->part_of)) ||
       !(j->logs = imc_calloc(ids.n + 1, sizeof *j->logs))) {
     imc_vm_ids_free(&ids);
     return imc_fail(err, IMC_E_NOMEM, "out of memory");

@@ -10,6 +10,10 @@
  * plays as Ansible does; the price is that two configures of one step on different systems do
  * not overlap in time (IM's agents would run them side by side).
  *
+ * The parts (basic step, user steps, credentials) run in one ansible-playbook, site.yml: a
+ * second Ansible start costs more than any of imc's own work (bench/ctxt).  Each part follows a
+ * marker play the driver reads back from the output; a retry runs one part's playbook alone.
+ *
  * Facts are gathered once per VM and cached for the run (gathering = smart with a jsonfile
  * cache): the basic step needs none, a user recipe gets them at its first play. */
 #include <math.h>
@@ -21,8 +25,11 @@
 #include "ctxt_int.h"
 #include "imc/alloc.h"
 
-/* A YAML double-quoted scalar. */
-static void yq(struct imc_buf *out, const char *s)
+/* The names of the marker plays the driver reads back from Ansible's output. */
+#define CTXT_MARKER      "imc: part "
+#define CTXT_PLAY_MARKER "imc: play "
+
+void ctxt_yaml_quote(struct imc_buf *out, const char *s)
 {
   imc_buf_addc(out, '"');
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -153,6 +160,11 @@ int ctxt_ansible_cfg(const struct ctxt_infra *inf, const char *dir, struct imc_b
                "forks = 20\n"
                "timeout = 30\n"
                "local_tmp = %s/tmp\n"
+               /* disk.0.applications' roles and collections (ansible-galaxy), then the usual
+                * places */
+               "roles_path = %s/roles:~/.ansible/roles:/usr/share/ansible/roles:/etc/ansible/roles\n"
+               "collections_path = %s/collections:~/.ansible/collections:"
+               "/usr/share/ansible/collections\n"
                "\n[ssh_connection]\n"
                "pipelining = True\n"
                /* The masters stay in ansible-playbook's process group, which ctxt_run kills
@@ -161,7 +173,7 @@ int ctxt_ansible_cfg(const struct ctxt_infra *inf, const char *dir, struct imc_b
                "-o ServerAliveInterval=15 -o ServerAliveCountMax=4\n"
                "control_path_dir = %s%s\n"
                "retries = 2\n",
-               inf->id, dir, inf->facts_dir, dir, inf->control_dir ? inf->control_dir : dir,
+               inf->id, dir, inf->facts_dir, dir, dir, dir, inf->control_dir ? inf->control_dir : dir,
                inf->control_dir ? "" : "/cp");
   return buf_result(out, "ansible.cfg", err);
 }
@@ -265,7 +277,7 @@ int ctxt_basic_playbook(const struct ctxt_infra *inf, struct imc_buf *out, struc
 
     imc_buf_init(&m, 1024);
     imc_buf_addf(&m, "# {mark} imc infrastructure %s", inf->id);
-    yq(out, imc_buf_cstr(&m));
+    ctxt_yaml_quote(out, imc_buf_cstr(&m));
     imc_buf_free(&m);
   }
   imc_buf_adds(out, "\n        block: |\n");
@@ -470,11 +482,34 @@ int ctxt_recipe_file(const struct imc_doc *doc, const struct ctxt_play *play, ch
   return 0;
 }
 
-int ctxt_step_playbook(const struct imc_doc *doc, const struct ctxt_step *step, struct imc_buf *out,
-                       struct imc_err *err)
+/* The play of a task-list recipe, on the VMs of its system. */
+static int task_list_play(struct imc_buf *out, const struct ctxt_play *p, const char *file,
+                          struct imc_err *err)
+{
+  struct imc_buf t;
+  int r = 0;
+
+  imc_buf_init(&t, 64 * 1024);
+  imc_buf_addf(&t, "configure %s on system %s", p->configure, p->system);
+  if (imc_buf_err(&t))
+    r = imc_fail(err, IMC_E_TOOBIG, "configure %.64s on system %.64s: names too long",
+                 p->configure, p->system);
+  imc_buf_adds(out, "- name: ");
+  ctxt_yaml_quote(out, imc_buf_cstr(&t));
+  imc_buf_adds(out, "\n  hosts: ");
+  ctxt_yaml_quote(out, p->system);
+  imc_buf_adds(out, "\n  tasks:\n    - ansible.builtin.include_tasks: ");
+  ctxt_yaml_quote(out, file);
+  imc_buf_addc(out, '\n');
+  imc_buf_free(&t);
+  return r;
+}
+
+int ctxt_step_playbook(const struct imc_doc *doc, const struct ctxt_step *step, size_t from,
+                       struct imc_buf *out, struct imc_err *err)
 {
   imc_buf_adds(out, "---\n");
-  for (size_t i = 0; i < step->n; i++) {
+  for (size_t i = from; i < step->n; i++) {
     const struct ctxt_play *p = &step->plays[i];
     const struct imc_configure *c = imc_doc_configure(doc, p->configure);
     yaml_document_t d;
@@ -490,29 +525,82 @@ int ctxt_step_playbook(const struct imc_doc *doc, const struct ctxt_step *step, 
       yaml_document_delete(&d);
     if (!(name = file_name(p->configure, p->system, playbook)))
       return imc_fail(err, IMC_E_NOMEM, "out of memory");
+    /* Ansible ends the whole run when every VM of a play failed: the last of these markers
+     * the output shows tells the driver which plays of the step the other VMs still need. */
+    imc_buf_addf(out, "- name: \"" CTXT_PLAY_MARKER "%zu\"\n  hosts: all\n  gather_facts: false\n",
+                 i);
     if (playbook) {
       imc_buf_adds(out, "- ansible.builtin.import_playbook: ");
-      yq(out, name);
+      ctxt_yaml_quote(out, name);
       imc_buf_addc(out, '\n');
     } else {
-      imc_buf_adds(out, "- name: ");
-      {
-        struct imc_buf t;
-
-        imc_buf_init(&t, 8192);
-        imc_buf_addf(&t, "configure %s on system %s", p->configure, p->system);
-        yq(out, imc_buf_cstr(&t));
-        imc_buf_free(&t);
-      }
-      imc_buf_adds(out, "\n  hosts: ");
-      yq(out, p->system);
-      imc_buf_adds(out, "\n  tasks:\n    - ansible.builtin.include_tasks: ");
-      yq(out, name);
-      imc_buf_addc(out, '\n');
+      r = task_list_play(out, p, name, err);
     }
     imc_free(name);
+    if (r)
+      return r;
   }
   return buf_result(out, "step playbook", err);
+}
+
+/* --- the site playbook ----------------------------------------------------------------- */
+
+
+static const char stop_task[] =
+  "  any_errors_fatal: true\n"
+  "  tasks:\n"
+  "    - name: Stop when a VM failed the part before (it is retried before the next part)\n"
+  "      ansible.builtin.fail:\n"
+  "        msg: a VM failed the part before\n"
+  "      when: ansible_play_hosts_all | length != ansible_play_hosts | length\n"
+  "      run_once: true\n";
+
+int ctxt_site_playbook(const struct ctxt_part *parts, size_t from, size_t to, const char *first_file,
+                       bool stop_on_failure, struct imc_buf *out, struct imc_err *err)
+{
+  imc_buf_adds(out, "---\n");
+  for (size_t k = from; k < to; k++) {
+    imc_buf_addf(out, "- name: \"" CTXT_MARKER "%zu, step %s\"\n  hosts: all\n"
+                      "  gather_facts: false\n",
+                 k, parts[k].label);
+    /* Ansible drops a failed VM from the later plays of a run on its own; what it cannot do is
+     * run the failed part again for it before the others go on.  The marker of the next part
+     * ends the run instead, and the driver retries the part alone. */
+    if (stop_on_failure && k > from)
+      imc_buf_adds(out, stop_task);
+    imc_buf_adds(out, "- ansible.builtin.import_playbook: ");
+    ctxt_yaml_quote(out, k == from && first_file ? first_file : parts[k].file);
+    imc_buf_addc(out, '\n');
+  }
+  /* Ansible ends a run early when every VM of a play failed; a run that reaches this marker
+   * ran every part. */
+  imc_buf_addf(out, "- name: \"" CTXT_MARKER "%zu, end\"\n  hosts: all\n  gather_facts: false\n",
+               to);
+  return buf_result(out, "site playbook", err);
+}
+
+/* The number after head in a "PLAY [<head>N<end>" line, or -1. */
+static long marker_number(const char *line, size_t n, const char *head, char end)
+{
+  const size_t hl = strlen(head);
+  long k = 0;
+  size_t i = hl;
+
+  if (n <= hl || memcmp(line, head, hl) != 0)
+    return -1;
+  for (; i < n && line[i] >= '0' && line[i] <= '9' && k < 100000; i++)
+    k = k * 10 + (line[i] - '0');
+  return i > hl && i < n && line[i] == end ? k : -1;
+}
+
+long ctxt_part_marker(const char *line, size_t n)
+{
+  return marker_number(line, n, "PLAY [" CTXT_MARKER, ',');
+}
+
+long ctxt_play_marker(const char *line, size_t n)
+{
+  return marker_number(line, n, "PLAY [" CTXT_PLAY_MARKER, ']');
 }
 
 /* --- credentials ---------------------------------------------------------------------- */

@@ -73,7 +73,7 @@ static char **child_env(const char *cfg)
 
 static int spawn(const struct ctxt_run *rq, int out_fd, pid_t *pid, struct imc_err *err)
 {
-  const char *argv[8];
+  const char *argv[CTXT_RUN_MAX_ARGS + 2];
   char cfg[4200];
   char **env = NULL;
   posix_spawn_file_actions_t fa;
@@ -84,8 +84,11 @@ static int spawn(const struct ctxt_run *rq, int out_fd, pid_t *pid, struct imc_e
   if ((size_t)snprintf(cfg, sizeof cfg, "ANSIBLE_CONFIG=%s/ansible.cfg", rq->dir) >= sizeof cfg)
     return imc_fail(err, IMC_E_INVAL, "the run directory's path is too long");
   argv[k++] = rq->program;
-  argv[k++] = rq->playbook;
-  if (rq->limit) {
+  for (size_t i = 0; rq->args && rq->args[i] && i < CTXT_RUN_MAX_ARGS; i++)
+    argv[k++] = rq->args[i];
+  if (!rq->args)
+    argv[k++] = rq->playbook;
+  if (!rq->args && rq->limit) {
     argv[k++] = "--limit";
     argv[k++] = rq->limit;
   }

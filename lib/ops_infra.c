@@ -43,6 +43,8 @@ static int mark_deleted(struct imc_engine *e, struct infra *inf, struct imc_err 
   inf->deleting = inf->adding = false;
   pthread_mutex_unlock(&inf->mu);
   r = persist_infra(e, inf, err);
+  if (e->ctxr && e->ctxr->forget)
+    e->ctxr->forget(e->ctxr->ctx, inf->id);
   pthread_mutex_lock(&inf->mu);
   infra_free_contents(inf);
   pthread_mutex_unlock(&inf->mu);

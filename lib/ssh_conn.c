@@ -104,8 +104,13 @@ static int tunnel_open(struct ssh_conn *c, const struct ssh_target *t, int *fd, 
   return 0;
 }
 
-/* Known-hosts check: record at first contact, refuse a changed key. */
-static int host_key_check(struct ssh_conn *c, const struct ssh_target *t, struct imc_err *err)
+/* Known-hosts check: record at first contact, refuse a changed key.  Callers on several threads
+ * share one known_hosts file (the contextualizer's SSH waiters): the look and the record are
+ * one step under known_hosts_mu, so a bastion two waiters meet first is recorded once. */
+static pthread_mutex_t known_hosts_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int host_key_check_locked(struct ssh_conn *c, const struct ssh_target *t,
+                                 struct imc_err *err)
 {
   switch (ssh_session_is_known_server(c->s)) {
   case SSH_KNOWN_HOSTS_OK:
@@ -130,6 +135,16 @@ static int host_key_check(struct ssh_conn *c, const struct ssh_target *t, struct
     return imc_fail(err, IMC_E_IO, "cannot check the host key of %s:%d: %s", t->host, port_of(t),
                     ssh_get_error(c->s));
   }
+}
+
+static int host_key_check(struct ssh_conn *c, const struct ssh_target *t, struct imc_err *err)
+{
+  int r;
+
+  pthread_mutex_lock(&known_hosts_mu);
+  r = host_key_check_locked(c, t, err);
+  pthread_mutex_unlock(&known_hosts_mu);
+  return r;
 }
 
 static int authenticate(struct ssh_conn *c, const struct ssh_target *t, struct imc_err *err)

@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import traceback
+import yaml
 
 TOOL = sys.argv[1]
 SSHD = "/usr/sbin/sshd"
@@ -100,8 +101,10 @@ class Sshd:
 
 FAKE_ANSIBLE = r"""#!/usr/bin/python3
 # Stand-in for ansible-playbook: keeps a copy of the run directory (without ssh sockets) and
-# prints what Ansible prints for each --limit host.  IMC_FAKE_FAIL names a playbook that fails.
+# prints what Ansible prints for each --limit host.  IMC_FAKE_FAIL names a playbook that fails
+# (for every host, so that a site.yml run ends there as Ansible's would, with no host left).
 import os, shutil, sys
+import yaml
 cap = os.environ["IMC_FAKE_CAPTURE"]
 dst = os.path.join(cap, "call%d" % len(os.listdir(cap)))
 shutil.copytree(os.getcwd(), dst, ignore=shutil.ignore_patterns("cp", "tmp"))
@@ -109,19 +112,37 @@ with open(os.path.join(dst, "argv"), "w") as f:
     f.write(" ".join(sys.argv[1:]))
 book = sys.argv[1]
 hosts = sys.argv[sys.argv.index("--limit") + 1].split(",")
-bad = os.environ.get("IMC_FAKE_FAIL") == book
-print("[WARNING]: fake warning for %s" % book)
-print("PLAY [%s] ****" % book)
-print("TASK [the task of %s] ****" % book)
-for h in hosts:
+
+def play(book):
+    bad = os.environ.get("IMC_FAKE_FAIL") == book
+    print("[WARNING]: fake warning for %s" % book)
+    print("PLAY [%s] ****" % book)
+    print("TASK [the task of %s] ****" % book)
+    for h in hosts:
+        if bad:
+            print('fatal: [%s]: FAILED! => {"changed": false, "msg": "broken on purpose"}' % h)
+            print('...ignoring')
+            print('ok: [%s] => {' % h)
+            print('    "msg": "second line of %s"' % h)
+            print('}')
+        else:
+            print('ok: [%s] => {"msg": "%s"}' % (h, os.environ.get("IMC_FAKE_ECHO", "")))
     if bad:
-        print('fatal: [%s]: FAILED! => {"changed": false, "msg": "broken on purpose"}' % h)
-        print('...ignoring')
-        print('ok: [%s] => {' % h)
-        print('    "msg": "second line of %s"' % h)
-        print('}')
-    else:
-        print('ok: [%s] => {"msg": "%s"}' % (h, os.environ.get("IMC_FAKE_ECHO", "")))
+        print("NO MORE HOSTS LEFT ****")
+    return bad
+
+bad = False
+if book == "site.yml":
+    with open(book) as f:
+        for item in yaml.safe_load(f):
+            if "ansible.builtin.import_playbook" in item:
+                bad = play(item["ansible.builtin.import_playbook"])
+                if bad:
+                    break
+            else:
+                print("PLAY [%s] ****" % item["name"])
+else:
+    bad = play(book)
 print("PLAY RECAP ****")
 for h in hosts:
     print("%s : ok=1 changed=0 unreachable=0 failed=%d skipped=0" % (h, 1 if bad else 0))
@@ -319,10 +340,7 @@ def main():
         def engine_run_configures_the_vm():
             work, out, calls = deploy("eng-ok", None, 1)
             check("\nvm 0 configured\n" in out, "configured: %s" % out)
-            check(calls == ["basic.yml --limit head.localdomain",
-                            "step_0.yml --limit head.localdomain",
-                            "step_1.yml --limit head.localdomain",
-                            "creds.yml --limit head.localdomain"], "calls: %s" % calls)
+            check(calls == ["site.yml --limit head.localdomain"], "one run: %s" % calls)
             infra = out.split("\n", 1)[0].split()[1]
             first = os.path.join(work, "capture", "call0")
             with open(os.path.join(first, "hosts"), encoding="utf-8") as f:
@@ -339,8 +357,12 @@ def main():
                   "key file 0600")
             with open(os.path.join(first, "step_0.yml"), encoding="utf-8") as f:
                 check('include_tasks: "front.yml"' in f.read(), "step 1 runs configure front")
-            with open(os.path.join(work, "capture", "call2", "step_1.yml"), encoding="utf-8") as f:
+            with open(os.path.join(first, "step_1.yml"), encoding="utf-8") as f:
                 check('include_tasks: "later.yml"' in f.read(), "step 2 runs configure later")
+            with open(os.path.join(first, "site.yml"), encoding="utf-8") as f:
+                books = [i.get("ansible.builtin.import_playbook") for i in yaml.safe_load(f)]
+            check(books == [None, "basic.yml", None, "step_0.yml", None, "step_1.yml", None,
+                            "creds.yml", None], "site.yml runs the parts in order: %s" % books)
             with open(os.path.join(work, "ctxt", infra, "known_hosts"), encoding="utf-8") as f:
                 check("[127.0.0.1]:%d " % port in f.read(), "host key recorded")
             check(os.listdir(os.path.join(work, "ctxt", infra)) == ["known_hosts"],
@@ -356,10 +378,15 @@ def main():
         def engine_run_failed_step_leaves_vm_unconfigured():
             work, out, calls = deploy("eng-bad", "step_0.yml", 2)
             check("\nvm 0 unconfigured\n" in out, "unconfigured: %s" % out)
-            check(calls == ["basic.yml --limit head.localdomain",
-                            "step_0.yml --limit head.localdomain",
-                            "step_0.yml --limit head.localdomain"],
-                  "retried once, later steps skipped: %s" % calls)
+            check(calls == ["site.yml --limit head.localdomain",
+                            "site.yml --limit head.localdomain"],
+                  "run again from the failed step: %s" % calls)
+            with open(os.path.join(work, "capture", "call1", "site.yml"), encoding="utf-8") as f:
+                books = [i.get("ansible.builtin.import_playbook") for i in yaml.safe_load(f)]
+            check(books == [None, "step_0.yml", None, "step_1.yml", None, "creds.yml", None],
+                  "the second run starts at the failed step: %s" % books)
+            check("Step 1: running again for VM 0." in out, "retry logged: %s" % out)
+            check("Step 2: running" not in out, "no later step: %s" % out)
             vm_log = out[out.index("VM 0:"):]
             check('fatal: [head.localdomain]: FAILED! => {"changed": false, "msg": "broken on '
                   'purpose"}' in vm_log, "failing task in the VM log: %s" % vm_log)

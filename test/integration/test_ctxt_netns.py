@@ -14,13 +14,17 @@ checks that no namespace, link, loop device, mount or process of its directory i
 
 Usage: test_ctxt_netns.py IMC IMCD"""
 
+import functools
+import http.server
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import urllib.request
@@ -102,6 +106,10 @@ class Env:
                     "id = local; type = Netns; host = %s\n" % self.dir)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("IMC_")}
         self.env["IMC_DATA_DIR"] = os.path.join(tmp, "data")
+        # A failed step is run again once, alone, for the VM that failed it (local mode).
+        self.env["IMC_PLAYBOOK_RETRIES"] = "2"
+        # Galaxy names come from this directory (the machine has no Internet access).
+        self.env["IMC_GALAXY_OFFLINE_SOURCE"] = os.path.join(tmp, "galaxy")
         self.server = []    # imc options that choose the API (empty: local mode)
         self.infras = []    # (infrastructure, server options) to destroy at the end
 
@@ -174,10 +182,16 @@ def procs_under(path):
 
 
 def leftovers(env):
-    """Everything of this state directory's prefix the machine still has."""
+    """Everything of this state directory's prefix the machine still has, and the
+    contextualization files (known_hosts) of destroyed infrastructures."""
+    works = (os.path.join(env.tmp, "data", "ctxt"), os.path.join(env.tmp, "imcd-ctxt"))
     return (netns_hosts.leftovers(env.prefix, env.dir) +
-            ["process %d (%s)" % p for p in procs_under(env.tmp)])
+            ["process %d (%s)" % p for p in procs_under(env.tmp)] +
+            ["contextualization files %s/%s" % (d, n) for d in works if os.path.isdir(d)
+             for n in os.listdir(d)])
 
+
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 HOST = ("disk.0.image.url = 'netns://host' and disk.0.os.name = 'linux' and "
         "disk.0.os.credentials.username = 'root'")
@@ -224,7 +238,9 @@ MAIN = """network pub (outbound = 'yes')
 network priv (outbound = 'no')
 system a (net_interface.0.connection = 'pub' and net_interface.0.dns_name = 'a' and
   net_interface.1.connection = 'priv' and disk.1.size = 64M and disk.1.fstype = 'ext4' and
-  disk.1.mount_path = '/data' and %(host)s)
+  disk.1.mount_path = '/data' and
+  disk.0.applications contains (name = 'ansible.roles.imc.web') and
+  disk.0.applications contains (name = 'ansible.collections.@COLLECTION_URL@') and %(host)s)
 system f (net_interface.0.connection = 'pub' and net_interface.0.dns_name = 'f' and %(host)s)
 %(sys_b)s
 system c (net_interface.0.connection = 'priv' and net_interface.0.dns_name = 'c' and %(host)s)
@@ -241,6 +257,12 @@ configure a (
       ansible.builtin.copy:
         dest: /srv/www/step1
         content: "step1 {{ IM_INFRASTRUCTURE_ID }} {{ IM_NODE_VMID }}\\n"
+    - name: Use the Galaxy role
+      ansible.builtin.include_role:
+        name: imc.web
+    - name: Use the collection's role
+      ansible.builtin.include_role:
+        name: imctest.tools.greet
 %(serve)s
 @end
 )
@@ -321,13 +343,201 @@ deploy w 1
 """ % HOST
 
 
+class QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class Galaxy:
+    """What a's disk.0.applications asks for: the role imc.web as a tarball in the offline
+    directory, and the collection imctest.tools built by ansible-galaxy and served over HTTP
+    on 127.0.0.1 (a tarball URL)."""
+
+    def __init__(self, tmp):
+        offline, www = os.path.join(tmp, "galaxy"), os.path.join(tmp, "galaxy-www")
+        src = os.path.join(tmp, "galaxy-src")
+        for d in ("web/tasks", "web/meta"):
+            os.makedirs(os.path.join(src, d))
+        os.makedirs(offline)
+        os.makedirs(www)
+        with open(os.path.join(src, "web/tasks/main.yml"), "w", encoding="utf-8") as f:
+            f.write("- name: The role of the offline directory\n  ansible.builtin.copy:\n"
+                    "    dest: /root/role-ran\n    content: \"imc.web\\n\"\n")
+        with open(os.path.join(src, "web/meta/main.yml"), "w", encoding="utf-8") as f:
+            f.write("galaxy_info:\n  author: imc\n  license: GPL-3.0-or-later\n"
+                    "dependencies: []\n")
+        run(["tar", "-C", src, "-czf", os.path.join(offline, "imc.web.tar.gz"), "web"])
+        run(["ansible-galaxy", "collection", "init", "--init-path", src, "imctest.tools"])
+        greet = os.path.join(src, "imctest/tools/roles/greet/tasks")
+        os.makedirs(greet)
+        with open(os.path.join(greet, "main.yml"), "w", encoding="utf-8") as f:
+            f.write("- name: The role of the collection\n  ansible.builtin.copy:\n"
+                    "    dest: /root/collection-ran\n    content: \"imctest.tools\\n\"\n")
+        run(["ansible-galaxy", "collection", "build", os.path.join(src, "imctest/tools"),
+             "--output-path", www])
+        handler = functools.partial(QuietFiles, directory=www)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = "http://127.0.0.1:%d/imctest-tools-1.0.0.tar.gz" % self.server.server_address[1]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# A bastion this test makes itself: not a VM of the infrastructure, and its address is known
+# before the document is written, so the network can name it in proxy_host.
+PROXIED = """network hidden (outbound = 'no' and proxy_host = 'root@%(bastion)s' and
+  proxy_key = '%(key)s')
+system d (net_interface.0.connection = 'hidden' and net_interface.0.dns_name = 'd' and %(host)s)
+configure d (
+@begin
+---
+- name: Write the file of the proxied VM
+  ansible.builtin.copy:
+    dest: /root/proxied
+    content: "{{ IM_NODE_FQDN }}\\\\n"
+@end
+)
+deploy d 1
+"""
+
+
+class Bastion:
+    """A namespace with its own sshd, reached from this machine on a /30 of its own; attach()
+    gives it a leg on a private network of the backend (an address on that network's bridge),
+    which this machine itself has no route to."""
+
+    def __init__(self, env):
+        self.env, self.ns = env, env.prefix + "tb"
+        self.outer, self.inner = env.prefix + "tbo", env.prefix + "tbi"
+        self.dir = os.path.join(env.tmp, "bastion")
+        os.makedirs(self.dir)
+        self.key = os.path.join(self.dir, "id")
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", self.key])
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(self.dir, "hk")])
+        self.addr = None
+        for third in range(100, 250):  # a /30 that no connected route of this machine covers
+            r = run(["ip", "route", "get", "10.214.%d.2" % third], check=False)
+            if r.returncode != 0 or " via " in r.stdout:
+                self.addr = "10.214.%d." % third
+                break
+        assert self.addr, "no free 10.214.X.0/30 for the bastion"
+        run(["ip", "netns", "add", self.ns])
+        run(["ip", "link", "add", self.outer, "type", "veth", "peer", "name", self.inner])
+        run(["ip", "link", "set", self.inner, "netns", self.ns])
+        run(["ip", "addr", "add", self.addr + "1/30", "dev", self.outer])
+        run(["ip", "link", "set", self.outer, "up"])
+        self.nsrun("ip", "addr", "add", self.addr + "2/30", "dev", self.inner)
+        self.nsrun("ip", "link", "set", self.inner, "up")
+        self.nsrun("ip", "link", "set", "lo", "up")
+        conf = os.path.join(self.dir, "sshd_config")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write("ListenAddress %s2\nHostKey %s/hk\nPidFile %s/pid\nAuthorizedKeysFile %s.pub\n"
+                    "UsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n"
+                    "AllowTcpForwarding yes\nLogLevel VERBOSE\n"
+                    % (self.addr, self.dir, self.dir, self.key))
+        os.makedirs("/run/sshd", exist_ok=True)
+        self.nsrun("/usr/sbin/sshd", "-f", conf, "-E", os.path.join(self.dir, "log"))
+        with open(self.key, encoding="utf-8") as f:
+            self.private_key = f.read()
+
+    def nsrun(self, *argv):
+        return run(["ip", "netns", "exec", self.ns] + list(argv))
+
+    def attach(self, subnet):
+        """A leg on the bridge of 10.213.<subnet>.0/24, at .250."""
+        bridge = "%sb%02x" % (self.env.prefix, subnet & 0xFF)
+        leg, peer = self.env.prefix + "tbh", self.env.prefix + "tbp"
+        run(["ip", "link", "add", leg, "type", "veth", "peer", "name", peer])
+        run(["ip", "link", "set", leg, "master", bridge, "up"])
+        run(["ip", "link", "set", peer, "netns", self.ns])
+        self.nsrun("ip", "addr", "add", "10.213.%d.250/24" % subnet, "dev", peer)
+        self.nsrun("ip", "link", "set", peer, "up")
+
+    def log(self):
+        with open(os.path.join(self.dir, "log"), encoding="utf-8") as f:
+            return f.read()
+
+    def close(self):
+        try:
+            with open(os.path.join(self.dir, "pid"), encoding="utf-8") as f:
+                os.kill(int(f.read().split()[0]), signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
+        run(["ip", "netns", "del", self.ns], check=False)
+        run(["ip", "link", "del", self.outer], check=False)
+        run(["ip", "link", "del", self.env.prefix + "tbh"], check=False)
+
+
+def host_subnets(env, before):
+    """The subnets of the hosts made since before (a list of host names)."""
+    found = []
+    for h in env.hosts():
+        if h in before:
+            continue
+        try:
+            with open(os.path.join(env.dir, "hosts", h, "ifaces"), encoding="utf-8") as f:
+                found += [int(l.split()[1]) for l in f if l.strip()]
+        except OSError:
+            pass
+    return found
+
+
+def test_explicit_proxy_host_reaches_a_vm_without_a_route(env):
+    bastion, create = Bastion(env), None
+    known = set(re.findall(UUID, env.imc("list").stdout))
+    try:
+        before = env.hosts()
+        text = PROXIED % {"bastion": bastion.addr + "2", "key": bastion.private_key,
+                          "host": HOST}
+        path = env.file("proxied.radl", text)
+        create = subprocess.Popen([IMC, "-a", env.auth, "create", path], env=env.env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # The VM's private network exists once its host does: the bastion joins it then, while
+        # the contextualization waits for SSH through the bastion.
+        subnet = netns_hosts.poll("the proxied VM's network", lambda: host_subnets(env, before),
+                                  300, 0.2)[0]
+        bastion.attach(subnet)
+        out, err = create.communicate(timeout=600)
+        assert create.returncode == 0 and "successfully created" in out, out + err
+        infra = out.strip().rsplit(" ", 1)[-1]
+        env.infras.append((infra, []))
+        assert env.states(infra) == {"0": "configured"}, env.states(infra)
+        log = env.contmsg(infra, 0)
+        assert "Write the file of the proxied VM" in log and "changed: [d.localdomain]" in log, log
+        ip = env.imc("getvminfo", infra, "0", "net_interface.0.ip").stdout.strip()
+        assert ip.startswith("10.213.%d." % subnet), ip
+        # This machine has no route of its own to the VM: only the bastion could reach it.
+        r = run(["ip", "route", "get", ip], check=False)
+        assert r.returncode != 0 or " via " in r.stdout, r.stdout
+        blog = bastion.log()
+        assert "Accepted publickey for root" in blog, blog
+        with open(os.path.join(env.tmp, "data", "ctxt", infra, "known_hosts"),
+                  encoding="utf-8") as f:
+            recorded = f.read()
+        assert bastion.addr + "2" in recorded, recorded
+        assert bastion.private_key.split("\n")[1] not in env.contmsg(infra), "key in the log"
+        env.imc("-y", "destroy", infra)
+        env.infras.remove((infra, []))
+    finally:
+        if create and create.poll() is None:
+            create.kill()
+            create.communicate()
+        # An infrastructure a failed create left: cleanup() destroys it.
+        for infra in set(re.findall(UUID, env.imc("list").stdout)) - known:
+            if (infra, []) not in env.infras:
+                env.infras.append((infra, []))
+        bastion.close()
+
+
 class Main:
     """The four-system infrastructure, made once in local mode (create waits for the
     contextualization in local mode)."""
 
-    def __init__(self, env):
+    def __init__(self, env, galaxy):
         self.env = env
-        self.infra = env.create("main.radl", MAIN)
+        self.infra = env.create("main.radl", MAIN.replace("@COLLECTION_URL@", galaxy.url))
         self.ids = {}
         for vm in env.states(self.infra):
             self.ids[self.system_of(vm)] = int(vm)
@@ -360,6 +570,24 @@ def test_failing_recipe_leaves_its_vm_unconfigured(env, m):
     assert st[str(m.ids["f"])] == "unconfigured", st
     log = env.contmsg(m.infra, m.ids["f"])
     assert "fatal: [" in log and "This task fails on purpose" in log, log
+    assert log.count("TASK [This task fails on purpose]") == 2, log
+    msg = env.contmsg(m.infra)
+    assert "Step 1: running again for VM %d." % m.ids["f"] in msg, msg
+    assert "Step 1: VM %d failed." % m.ids["f"] in msg, msg
+    # The run stopped after step 1 for the retry, then went on without f: a did step 1 once.
+    log = env.contmsg(m.infra, m.ids["a"])
+    assert log.count("TASK [Write the file of step 1]") == 1, msg + log
+
+
+def test_galaxy_role_and_collection_are_installed_and_used(env, m):
+    msg = env.contmsg(m.infra)
+    for line in ("Installing the Ansible roles of disk.0.applications with ansible-galaxy.",
+                 "Installing the Ansible collections of disk.0.applications with ansible-galaxy.",
+                 "imc.web was installed successfully",
+                 "imctest.tools:1.0.0 was installed successfully"):
+        assert line in msg, msg
+    out = env.sshvm(m.infra, m.ids["a"], "cat /root/role-ran /root/collection-ran").stdout
+    assert out.splitlines() == ["imc.web", "imctest.tools"], out
 
 
 def test_data_disk_is_formatted_and_mounted(env, m):
@@ -459,6 +687,7 @@ def cleanup(env, imcd):
 
 WITH_MAIN = [test_steps_run_in_order_with_im_variables,
              test_failing_recipe_leaves_its_vm_unconfigured,
+             test_galaxy_role_and_collection_are_installed_and_used,
              test_data_disk_is_formatted_and_mounted,
              test_private_vm_is_configured_through_the_automatic_bastion,
              test_reconfigure_after_addresource_configures_the_new_vm]
@@ -478,9 +707,11 @@ def main():
         os.chmod(tmp, 0o700)
         env = Env(tmp)
         imcd = Imcd(tmp)
+        galaxy = None
         try:
             try:
-                m = Main(env)
+                galaxy = Galaxy(tmp)
+                m = Main(env, galaxy)
             except Exception:  # pylint: disable=broad-except
                 traceback.print_exc()
                 print("not ok - the main infrastructure could not be made")
@@ -494,6 +725,14 @@ def main():
                     traceback.print_exc()
                     print("not ok -", t.__name__)
                 env.server = []
+            for t in [test_explicit_proxy_host_reaches_a_vm_without_a_route]:
+                try:
+                    t(env)
+                    print("ok -", t.__name__)
+                except Exception:  # pylint: disable=broad-except
+                    failed += 1
+                    traceback.print_exc()
+                    print("not ok -", t.__name__)
             for t in [test_kill_9_of_imcd_mid_run_then_reconfigure]:
                 try:
                     t(env, imcd)
@@ -503,6 +742,8 @@ def main():
                     traceback.print_exc()
                     print("not ok -", t.__name__)
         finally:
+            if galaxy:
+                galaxy.close()
             cleanup(env, imcd)
         left = leftovers(env)
         if left:

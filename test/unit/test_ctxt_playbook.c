@@ -177,14 +177,24 @@ static void test_step_playbook_includes_task_lists_on_their_group(void **state)
   (void)state;
   plan(doc, all_systems, 3, &s);
   imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
-  assert_int_equal(ctxt_step_playbook(doc, &s.v[0], &b, &err), 0);
+  assert_int_equal(ctxt_step_playbook(doc, &s.v[0], 0, &b, &err), 0);
   text = imc_buf_cstr(&b);
-  p1 = strstr(text, "  hosts: \"wn\"\n  tasks:\n    - ansible.builtin.include_tasks: \"b.yml\"\n");
-  p2 =
-    strstr(text, "  hosts: \"front\"\n  tasks:\n    - ansible.builtin.include_tasks: \"a.yml\"\n");
+  p1 = strstr(text, "- name: \"imc: play 0\"\n  hosts: all\n  gather_facts: false\n"
+                    "- name: \"configure b on system wn\"\n"
+                    "  hosts: \"wn\"\n  tasks:\n    - ansible.builtin.include_tasks: \"b.yml\"\n");
+  p2 = strstr(text, "- name: \"imc: play 1\"\n  hosts: all\n  gather_facts: false\n"
+                    "- name: \"configure a on system front\"\n"
+                    "  hosts: \"front\"\n  tasks:\n    - ansible.builtin.include_tasks: \"a.yml\"\n");
   assert_non_null(p1);
   assert_non_null(p2);
   assert_true(p1 < p2);
+  /* The rest of the step from its second play: the plays keep their numbers. */
+  imc_buf_reset(&b);
+  assert_int_equal(ctxt_step_playbook(doc, &s.v[0], 1, &b, &err), 0);
+  text = imc_buf_cstr(&b);
+  assert_null(strstr(text, "b.yml"));
+  assert_non_null(strstr(text, "\"imc: play 1\""));
+  assert_null(strstr(text, "\"imc: play 0\""));
   imc_buf_free(&b);
   ctxt_steps_free(&s);
   imc_doc_free(doc);
@@ -234,7 +244,7 @@ static void test_recipe_file_of_playbook_gets_the_system_as_hosts(void **state)
   assert_non_null(strstr(strstr(text, "hosts: \"db\"") + 1, "hosts: \"db\""));
   assert_non_null(strstr(text, "become: yes"));
   imc_buf_reset(&b);
-  assert_int_equal(ctxt_step_playbook(doc, &s.v[0], &b, &err), 0);
+  assert_int_equal(ctxt_step_playbook(doc, &s.v[0], 0, &b, &err), 0);
   assert_non_null(strstr(imc_buf_cstr(&b), "- ansible.builtin.import_playbook: \"p_db.yml\"\n"));
   imc_free(name);
   imc_buf_free(&b);
@@ -376,6 +386,20 @@ static void put(const char *dir, const char *name, const char *text)
   fclose(f);
 }
 
+/* Removes the files (NULL-terminated) of dir, Ansible's tmp/ in it, and dir. */
+static void remove_run_dir(const char *dir, const char *const *files)
+{
+  char path[600];
+
+  for (size_t i = 0; files[i]; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    unlink(path);
+  }
+  snprintf(path, sizeof path, "%s/tmp", dir);
+  rmdir(path);
+  rmdir(dir);
+}
+
 static int syntax_check(const char *dir, const char *playbook)
 {
   char cfg[600];
@@ -438,30 +462,215 @@ static void test_written_playbooks_pass_ansible_syntax_check(void **state)
     imc_free(name);
     imc_buf_reset(&b);
   }
-  assert_int_equal(ctxt_step_playbook(doc, &s.v[0], &b, &err), 0);
+  assert_int_equal(ctxt_step_playbook(doc, &s.v[0], 0, &b, &err), 0);
   put(dir, "step_0.yml", imc_buf_cstr(&b));
   imc_buf_reset(&b);
   assert_int_equal(ctxt_creds_playbook(&local, &(bool){false}, &b, &err), 0);
   put(dir, "creds.yml", imc_buf_cstr(&b));
+  imc_buf_reset(&b);
+  {
+    const struct ctxt_part parts[] = {
+      {"basic", "basic.yml", NULL, NULL}, {"1", "step_0.yml", NULL, NULL}, {"credentials", "creds.yml", NULL, NULL}};
+
+    assert_int_equal(ctxt_site_playbook(parts, 0, 3, NULL, true, &b, &err), 0);
+    put(dir, "site.yml", imc_buf_cstr(&b));
+  }
+  assert_int_equal(syntax_check(dir, "site.yml"), 0);
   assert_int_equal(syntax_check(dir, "basic.yml"), 0);
   assert_int_equal(syntax_check(dir, "step_0.yml"), 0);
   assert_int_equal(syntax_check(dir, "creds.yml"), 0);
   {
-    const char *files[] = {"ansible.cfg", "hosts",      "basic.yml", "front.yml",
-                           "p_wn.yml",    "step_0.yml", "creds.yml"};
-    char path[600];
+    const char *files[] = {"ansible.cfg", "hosts",     "basic.yml", "front.yml", "p_wn.yml",
+                           "step_0.yml",  "creds.yml", "site.yml",  NULL};
 
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-      snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-      unlink(path);
-    }
-    snprintf(path, sizeof path, "%s/tmp", dir);
-    rmdir(path);
-    rmdir(dir);
+    remove_run_dir(dir, files);
   }
   imc_buf_free(&b);
   ctxt_steps_free(&s);
   imc_doc_free(doc);
+}
+
+static void test_site_playbook_marks_each_part(void **state)
+{
+  const struct ctxt_part parts[] = {
+    {"basic", "basic.yml", NULL, NULL}, {"2.5", "step_0.yml", NULL, NULL}, {"credentials", "creds.yml", NULL, NULL}};
+  struct imc_buf b;
+  struct imc_err err = {0};
+  const char *t;
+
+  (void)state;
+  imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
+  assert_int_equal(ctxt_site_playbook(parts, 0, 3, NULL, false, &b, &err), 0);
+  t = imc_buf_cstr(&b);
+  assert_non_null(strstr(t, "import_playbook: \"creds.yml\"\n- name: \"imc: part 3, end\"\n"));
+  assert_non_null(strstr(t, "- name: \"imc: part 0, step basic\"\n  hosts: all\n"));
+  assert_true(strstr(t, "import_playbook: \"basic.yml\"") <
+              strstr(t, "- name: \"imc: part 1, step 2.5\""));
+  assert_true(strstr(t, "import_playbook: \"step_0.yml\"") <
+              strstr(t, "import_playbook: \"creds.yml\""));
+  assert_null(strstr(t, "any_errors_fatal")); /* no retries: nothing stops the run */
+  imc_buf_reset(&b);
+  /* A run of part 1 alone, with retries: the end marker follows it. */
+  assert_int_equal(ctxt_site_playbook(parts, 1, 2, "rest_1_2.yml", true, &b, &err), 0);
+  t = imc_buf_cstr(&b);
+  assert_null(strstr(t, "basic.yml"));
+  assert_null(strstr(t, "creds.yml"));
+  assert_null(strstr(t, "step_0.yml")); /* the rest of it instead */
+  assert_non_null(strstr(t, "import_playbook: \"rest_1_2.yml\"\n"));
+  assert_non_null(strstr(t, "\"imc: part 2, end\""));
+  imc_buf_reset(&b);
+  /* From part 1 on, with retries: every marker but the first can stop the run. */
+  assert_int_equal(ctxt_site_playbook(parts, 1, 3, NULL, true, &b, &err), 0);
+  t = imc_buf_cstr(&b);
+  assert_null(strstr(t, "basic.yml"));
+  assert_non_null(strstr(t, "\"imc: part 1, step 2.5\"\n  hosts: all\n  gather_facts: false\n- "));
+  assert_non_null(strstr(t, "\"imc: part 2, step credentials\"\n  hosts: all\n  gather_facts: "
+                            "false\n  any_errors_fatal: true\n"));
+  imc_buf_free(&b);
+}
+
+static void test_part_marker_reads_only_marker_plays(void **state)
+{
+  static const struct {
+    const char *line;
+    long part;
+  } cases[] = {
+    {"PLAY [imc: part 0, step basic] *****", 0},
+    {"PLAY [imc: part 12, step 2.5] *", 12},
+    {"PLAY [imc: part , step 1] *", -1},
+    {"PLAY [imc: part 3] *", -1},
+    {"PLAY [configure front on system front] *", -1},
+    {"TASK [imc: part 1, step 1] *", -1},
+    {"PLAY [imc: part 99999999999999999999, x] *", -1},
+    {"PLAY [imc: part 7", -1},
+  };
+  static const struct {
+    const char *line;
+    long play;
+  } plays[] = {
+    {"PLAY [imc: play 0] ****", 0},
+    {"PLAY [imc: play 31] *", 31},
+    {"PLAY [imc: play ] *", -1},
+    {"PLAY [imc: play 3x] *", -1},
+    {"PLAY [imc: part 3, step 1] *", -1},
+  };
+
+  (void)state;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    assert_int_equal(ctxt_part_marker(cases[i].line, strlen(cases[i].line)), cases[i].part);
+  for (size_t i = 0; i < sizeof plays / sizeof plays[0]; i++)
+    assert_int_equal(ctxt_play_marker(plays[i].line, strlen(plays[i].line)), plays[i].play);
+}
+
+/* Runs ansible-playbook in dir with ANSIBLE_CONFIG there; its output goes to out. */
+static int ansible_run(const char *dir, const char *playbook, struct imc_buf *out)
+{
+  int fds[2], status;
+  char chunk[4096], cfg[600];
+  ssize_t got;
+  pid_t pid;
+
+  assert_int_equal(pipe(fds), 0);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    snprintf(cfg, sizeof cfg, "%s/ansible.cfg", dir);
+    setenv("ANSIBLE_CONFIG", cfg, 1);
+    setenv("ANSIBLE_NOCOLOR", "1", 1);
+    if (chdir(dir) != 0)
+      _exit(126);
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    execl("/usr/bin/ansible-playbook", "ansible-playbook", playbook, (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  while ((got = read(fds[0], chunk, sizeof chunk)) > 0)
+    imc_buf_add(out, chunk, (size_t)got);
+  close(fds[0]);
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* What the driver counts on from Ansible itself: with retries, a VM failing part 1 ends the
+ * run at the marker of part 2 (the marker task fails on one VM that did not fail, and no play
+ * of part 2 starts); without, the others go on to part 2 and the end marker.  And when every
+ * VM of a play fails, Ansible ends the run there: the end marker is not reached. */
+static void test_site_playbook_stops_after_a_failed_part_in_real_ansible(void **state)
+{
+  const struct ctxt_part parts[] = {
+    {"1", "one.yml", NULL, NULL}, {"2", "two.yml", NULL, NULL}};
+  char dir[] = "/tmp/imc-site-XXXXXX";
+  struct imc_buf b, out;
+  struct imc_err err = {0};
+  const char *t;
+
+  (void)state;
+  if (access("/usr/bin/ansible-playbook", X_OK) != 0)
+    skip();
+  assert_non_null(mkdtemp(dir));
+  imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
+  imc_buf_init(&out, 1024 * 1024);
+  imc_buf_addf(&b, "[defaults]\ninventory = %s/hosts\nlocal_tmp = %s/tmp\nretry_files_enabled = "
+                   "False\n",
+               dir, dir);
+  put(dir, "ansible.cfg", imc_buf_cstr(&b));
+  put(dir, "hosts",
+      "[g]\nh1 ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"
+      "h2 ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n");
+  put(dir, "one.yml",
+      "- name: first\n  hosts: g\n  gather_facts: false\n  tasks:\n"
+      "    - ansible.builtin.command: \"false\"\n      when: inventory_hostname == 'h2'\n");
+  put(dir, "two.yml",
+      "- name: second\n  hosts: g\n  gather_facts: false\n  tasks:\n"
+      "    - ansible.builtin.debug: msg=two\n");
+  put(dir, "lone.yml",
+      "- name: lone\n  hosts: h2\n  gather_facts: false\n  tasks:\n"
+      "    - ansible.builtin.command: \"false\"\n"
+      "- name: after\n  hosts: h1\n  gather_facts: false\n  tasks:\n"
+      "    - ansible.builtin.debug: msg=after\n");
+  for (int retries = 0; retries < 2; retries++) {
+    imc_buf_reset(&b);
+    imc_buf_reset(&out);
+    assert_int_equal(ctxt_site_playbook(parts, 0, 2, NULL, retries, &b, &err), 0);
+    put(dir, "site.yml", imc_buf_cstr(&b));
+    assert_int_equal(ansible_run(dir, "site.yml", &out), 2);
+    t = imc_buf_cstr(&out);
+    assert_non_null(strstr(t, "PLAY [imc: part 1, step 2]"));
+    assert_non_null(strstr(t, "fatal: [h2]"));
+    if (retries) {
+      assert_non_null(strstr(t, "fatal: [h1]: FAILED! => {\"changed\": false, \"msg\": \"a VM "
+                                "failed the part before\"}"));
+      assert_null(strstr(t, "PLAY [second]"));
+    } else {
+      assert_non_null(strstr(t, "PLAY [second]"));
+      assert_non_null(strstr(t, "ok: [h1] => {"));
+      assert_null(strstr(t, "fatal: [h1]"));
+      assert_non_null(strstr(t, "PLAY [imc: part 2, end]"));
+    }
+  }
+  {
+    const struct ctxt_part lone[] = {{"1", "lone.yml", NULL, NULL}};
+
+    imc_buf_reset(&b);
+    imc_buf_reset(&out);
+    assert_int_equal(ctxt_site_playbook(lone, 0, 1, NULL, false, &b, &err), 0);
+    put(dir, "site.yml", imc_buf_cstr(&b));
+    assert_int_equal(ansible_run(dir, "site.yml", &out), 2);
+    t = imc_buf_cstr(&out);
+    assert_non_null(strstr(t, "fatal: [h2]"));
+    assert_null(strstr(t, "PLAY [after]"));
+    assert_null(strstr(t, "PLAY [imc: part 1, end]"));
+  }
+  {
+    const char *files[] = {"ansible.cfg", "hosts", "one.yml", "two.yml", "lone.yml", "site.yml",
+                           NULL};
+
+    remove_run_dir(dir, files);
+  }
+  imc_buf_free(&out);
+  imc_buf_free(&b);
 }
 
 int main(void)
@@ -480,6 +689,9 @@ int main(void)
     cmocka_unit_test(test_ansible_cfg_pins_known_hosts_and_short_lived_masters),
     cmocka_unit_test(test_creds_playbook_only_when_asked),
     cmocka_unit_test(test_written_playbooks_pass_ansible_syntax_check),
+    cmocka_unit_test(test_site_playbook_marks_each_part),
+    cmocka_unit_test(test_part_marker_reads_only_marker_plays),
+    cmocka_unit_test(test_site_playbook_stops_after_a_failed_part_in_real_ansible),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -753,17 +753,11 @@ static void test_contextualization_of_a_dead_process_ends_unconfigured(void **st
 static void test_unsupported_contextualization_requests_end_unconfigured(void **state)
 {
   struct fx *f = *state;
-  char id[IMC_INFRA_ID_MAX], id2[IMC_INFRA_ID_MAX];
+  char id2[IMC_INFRA_ID_MAX];
   struct imc_buf log;
   struct imc_err err = {0};
 
-  create(f, "system s (disk.0.image.url = 'x://y' and disk.0.applications contains "
-            "(name = 'ansible.roles.geerlingguy.docker'))\ndeploy s 1 t1\n", &f->alice, id);
-  assert_int_equal(infra_state(f, id, &f->alice), IMC_VM_UNCONFIGURED);
   imc_buf_init(&log, 1 << 16);
-  assert_int_equal(imc_vm_contmsg(f->e, id, 0, &f->alice, &log, &err), 0);
-  assert_non_null(strstr(imc_buf_cstr(&log), "does not support Ansible roles"));
-  imc_buf_reset(&log);
   create(f, "ansible a (host = 'h' and credentials.username = 'u' and "
             "credentials.password = 'p')\nsystem s (disk.0.image.url = 'x://y')\n"
             "deploy s 1 t1\n", &f->alice, id2);

@@ -159,6 +159,11 @@
   X(CTXT_WORK_DIR, ctxt_work_dir, STRING, "", NULL, 0, 0, NONE, IMC_CFG_ADDED,                   \
     "Where imcd writes each contextualization's inventory, playbooks and known_hosts (0700). "   \
     "Empty: ctxt/ beside a SQLite DATA_DB, else /var/lib/imc/ctxt.")                              \
+  X(GALAXY_OFFLINE_SOURCE, galaxy_offline_source, STRING, "", NULL, 0, 0, NONE, IMC_CFG_ADDED,   \
+    "A local directory, or an http(s) URL, with the tarballs of the Ansible roles "              \
+    "(NAME.tar.gz, NAME-VERSION.tar.gz) and collections (NS-NAME-VERSION.tar.gz) that "           \
+    "disk.0.applications asks for by Galaxy name: ansible-galaxy installs them from there "      \
+    "instead of from Galaxy's servers.  Empty: from Galaxy.")                                     \
   X(MAX_REQUEST_BODY, max_request_body, INT, "16777216", NULL, 1024, 67108864, NONE,              \
     IMC_CFG_ADDED, "Largest REST or XML-RPC request body imcd accepts, in bytes.")                \
   X(METRICS, metrics, BOOL, "false", NULL, 0, 0, NONE, IMC_CFG_ADDED,                             \

@@ -43,6 +43,9 @@ struct imc_contextualizer {
   /* vm_ids: the VMs to configure (all when n is 0).  Must not block: runs the work elsewhere. */
   int (*start)(void *ctx, struct imc_engine *e, const char *infra_id, const unsigned *vm_ids,
                size_t n, const struct imc_auth *auth, struct imc_err *err);
+  /* The infrastructure is destroyed: drop what was kept for it (its recorded host keys).  May
+   * be NULL. */
+  void (*forget)(void *ctx, const char *infra_id);
 };
 
 struct imc_engine_opts {
