@@ -54,15 +54,6 @@ static bool ctxt_disabled(const struct imc_doc *doc)
   return true;
 }
 
-/* What this version's contextualization does not do yet, asked for by system (or NULL).  A VM
- * that asks for it ends unconfigured with the reason in its log, never configured without it. */
-static const char *unsupported(const struct imc_doc *doc)
-{
-  if (doc && doc->nansibles)
-    return "an external Ansible host (an `ansible` section of the RADL)";
-  return NULL;
-}
-
 static bool needs_ctxt(const struct imc_engine *e, const struct evm *v)
 {
   const struct imc_connector *conn = engine_connector(e, v->vm->cloud_type);
@@ -117,9 +108,7 @@ int ctxt_start(struct imc_engine *e, struct infra *inf, const unsigned *ids, siz
                const struct imc_auth *auth, struct imc_err *err)
 {
   unsigned *todo = NULL;
-  unsigned *refused = NULL;
-  const char **reasons = NULL;
-  size_t ntodo = 0, nrefused = 0, count;
+  size_t ntodo = 0, count;
   json_t *mark = run_mark();
   bool disabled;
   int r = 0;
@@ -127,18 +116,13 @@ int ctxt_start(struct imc_engine *e, struct infra *inf, const unsigned *ids, siz
   pthread_mutex_lock(&inf->mu);
   count = n ? n : inf->nvms;
   disabled = inf->doc && ctxt_disabled(inf->doc);
-  if (count && (!(todo = imc_calloc(count, sizeof *todo)) ||
-                !(refused = imc_calloc(count, sizeof *refused)) ||
-                !(reasons = imc_calloc(count, sizeof *reasons)))) {
-    imc_free(todo);
-    imc_free(refused);
+  if (count && !(todo = imc_calloc(count, sizeof *todo))) {
     pthread_mutex_unlock(&inf->mu);
     json_decref(mark);
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
   }
   for (size_t i = 0; i < count; i++) {
     struct evm *v = &inf->vms[n ? ids[i] : i];
-    const char *why;
     char key[16];
 
     if (v->destroyed || v->launch != IMC_LAUNCH_DONE)
@@ -146,10 +130,6 @@ int ctxt_start(struct imc_engine *e, struct infra *inf, const unsigned *ids, siz
     v->gen++;
     if (disabled || !needs_ctxt(e, v)) {
       v->ctxt = 1;
-    } else if ((why = unsupported(inf->doc)) != NULL) {
-      v->ctxt = 0;
-      refused[nrefused] = v->vm->id;
-      reasons[nrefused++] = why;
     } else {
       v->ctxt = CTXT_NONE;
       todo[ntodo++] = v->vm->id;
@@ -168,10 +148,6 @@ int ctxt_start(struct imc_engine *e, struct infra *inf, const unsigned *ids, siz
 
   if (disabled)
     persist_log(e, inf->id, -1, "Contextualization disabled by the RADL/TOSCA template.");
-  for (size_t i = 0; i < nrefused; i++)
-    persist_log(e, inf->id, (int)refused[i],
-                "Contextualization not done: this version of imc does not support %s yet.",
-                reasons[i]);
   if (ntodo && e->ctxr) {
     if ((r = e->ctxr->start(e->ctxr->ctx, e, inf->id, todo, ntodo, auth, err)) != 0)
       not_started(e, inf, todo, ntodo, err);
@@ -185,8 +161,6 @@ int ctxt_start(struct imc_engine *e, struct infra *inf, const unsigned *ids, siz
   if (!r)
     r = persist_infra(e, inf, err);
   imc_free(todo);
-  imc_free(refused);
-  imc_free(reasons);
   return r;
 }
 

@@ -301,6 +301,8 @@ static int wait_ssh(struct job *j, size_t i, double until)
     if (n->proxy->password_file && imc_read_file(n->proxy->password_file, &ppass, NULL) == 0)
       proxy.password = imc_buf_cstr(&ppass);
     t.proxy = &proxy;
+  } else if (j->remote.on) {
+    t.proxy = &j->remote.target; /* Ansible reaches the VM from there */
   }
   while (ctxt_now() < until && !atomic_load(&j->run->c->stop)) {
     imc_err_clear(&e);
@@ -423,12 +425,15 @@ static bool run_once(struct job *j, const char *file, const bool *limit, int *st
                         .ctx = j};
   bool timed_out = false;
   struct imc_err e;
+  int r;
 
   *status = 0;
   if (!list)
     return true; /* nothing on track to run it on */
   imc_err_clear(&e);
-  if (ctxt_run_playbook(&rq, status, &timed_out, &e) != 0) {
+  r = j->remote.on ? ctxt_remote_run(j, file, list, on_output, status, &timed_out, &e)
+                   : ctxt_run_playbook(&rq, status, &timed_out, &e);
+  if (r != 0) {
     ilog(j, "ERROR: %s: %s", file, e.msg);
     *status = -1;
   }
@@ -755,7 +760,7 @@ static int job_files(struct job *j, const struct ctxt_steps *steps, struct imc_e
       (r = write_buf(j->dir, "hosts", &b, 0600, err)) != 0)
     goto out;
   imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
-  if ((r = ctxt_ansible_cfg(&j->inf, j->dir, &b, err)) != 0 ||
+  if ((r = ctxt_ansible_cfg(&j->inf, j->content_dir, &b, err)) != 0 ||
       (r = write_buf(j->dir, "ansible.cfg", &b, 0600, err)) != 0)
     goto out;
   imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
@@ -832,6 +837,7 @@ static void job_free(struct job *j)
   imc_free(j->parts);
   imc_free(j->part_of);
   imc_free(j->stopper);
+  ctxt_remote_free(j);
   imc_free(j->logs);
   imc_doc_free(j->doc);
 }
@@ -867,6 +873,11 @@ static int job_prepare(struct job *j, struct ctxt_steps *steps, struct imc_err *
                                .nodes = j->nodes,
                                .n = j->n,
                                .master = 0};
+  j->content_dir = j->dir;
+  if ((r = ctxt_remote_setup(j, err)) != 0)
+    return r;
+  if (j->remote.on)
+    ilog(j, "Ansible runs on the Ansible host %s (in %s there).", j->remote.host, j->remote.dir);
   if (!(systems = imc_calloc(j->n + 1, sizeof *systems)))
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
   for (size_t i = 0; i < j->n; i++)
@@ -926,6 +937,8 @@ static void *run_main(void *arg)
                          "not be installed (the infrastructure's log says why).");
     }
     job_parts(&j);
+    /* Before the outcome: once every VM has one, local mode may close the contextualizer. */
+    ctxt_remote_cleanup(&j);
     job_report(&j, false);
     ilog(&j, "Contextualization finished.");
   }

@@ -44,6 +44,21 @@ void ssh_conn_close(struct ssh_conn *c);
  * up to out->max (IMC_E_TOOBIG past it, the command still waited for). */
 int ssh_conn_exec(struct ssh_conn *c, const char *cmd, int *status, struct imc_buf *out,
                   struct imc_err *err);
+/* A command with more to it than ssh_conn_exec's: input, a deadline, streamed output. */
+struct ssh_exec {
+  const char *cmd;
+  const char *input; /* sent to its standard input, then the end of it; NULL: none */
+  size_t input_len;
+  double deadline;           /* ctxt_now() seconds; 0: the connection's timeout from now */
+  const atomic_bool *cancel; /* may be NULL: set means stop waiting */
+  /* Each piece of output as it comes (stdout and stderr), or NULL: kept in out (may be NULL). */
+  void (*output)(void *ctx, const char *text, size_t n);
+  void *ctx;
+  struct imc_buf *out;
+};
+/* Runs x->cmd; *status is its exit status (-1 when it did not end).  Errors: IMC_E_IO,
+ * IMC_E_TIMEOUT (deadline passed, or cancelled: the command may still run there). */
+int ssh_conn_run(struct ssh_conn *c, const struct ssh_exec *x, int *status, struct imc_err *err);
 /* One bounded "is SSH up" look: connect, authenticate, run `true`, close. */
 int ssh_probe(const struct ssh_target *t, struct imc_err *err);
 
@@ -118,6 +133,8 @@ struct ctxt_infra {
  * Appends to out.  Errors: IMC_E_INVAL (a node with a password and no sshpass), IMC_E_NOMEM,
  * IMC_E_TOOBIG. */
 int ctxt_inventory(const struct ctxt_infra *inf, struct imc_buf *out, struct imc_err *err);
+/* Appends s as one word for a POSIX shell or shlex: single quotes, ' written as '\''. */
+void ctxt_sh_quote(struct imc_buf *out, const char *s);
 /* Appends value quoted for an INI inventory line so that Ansible reads it back as this very
  * string (shlex quoting around a Python string literal). */
 void ctxt_ini_value(struct imc_buf *out, const char *value);

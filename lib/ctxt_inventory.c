@@ -47,8 +47,7 @@ void ctxt_ini_value(struct imc_buf *out, const char *value)
   imc_buf_free(&lit);
 }
 
-/* A word for a POSIX shell or shlex: single quotes, ' written as '\''. */
-static void sh_quote(struct imc_buf *out, const char *s)
+void ctxt_sh_quote(struct imc_buf *out, const char *s)
 {
   imc_buf_addc(out, '\'');
   for (; *s; s++) {
@@ -74,7 +73,7 @@ static void proxy_command(struct imc_buf *out, const struct ctxt_infra *inf,
 {
   if (p->password_file) {
     imc_buf_adds(out, "sshpass -f ");
-    sh_quote(out, p->password_file);
+    ctxt_sh_quote(out, p->password_file);
     imc_buf_addc(out, ' ');
   }
   imc_buf_addf(out, "ssh -W %%h:%%p -p %d -o StrictHostKeyChecking=yes -o ",
@@ -84,19 +83,19 @@ static void proxy_command(struct imc_buf *out, const struct ctxt_infra *inf,
 
     imc_buf_init(&kh, 8192);
     imc_buf_addf(&kh, "UserKnownHostsFile=%s", inf->known_hosts);
-    sh_quote(out, imc_buf_cstr(&kh));
+    ctxt_sh_quote(out, imc_buf_cstr(&kh));
     if (imc_buf_err(&kh))
       out->err = out->err ? out->err : imc_buf_err(&kh);
     imc_buf_free(&kh);
   }
   if (p->key_file) {
     imc_buf_adds(out, " -i ");
-    sh_quote(out, p->key_file);
+    ctxt_sh_quote(out, p->key_file);
   }
   imc_buf_adds(out, " -l ");
-  sh_quote(out, p->user ? p->user : "root");
+  ctxt_sh_quote(out, p->user ? p->user : "root");
   imc_buf_adds(out, " -- ");
-  sh_quote(out, p->host);
+  ctxt_sh_quote(out, p->host);
 }
 
 /* ansible_ssh_common_args: the infrastructure's known_hosts, strict checking, the proxy. */
@@ -108,14 +107,14 @@ static void ssh_args(struct imc_buf *out, const struct ctxt_infra *inf, const st
   imc_buf_init(&pc, 32 * 1024);
   imc_buf_adds(&a, "-o ");
   imc_buf_addf(&pc, "UserKnownHostsFile=%s", inf->known_hosts);
-  sh_quote(&a, imc_buf_cstr(&pc));
+  ctxt_sh_quote(&a, imc_buf_cstr(&pc));
   imc_buf_adds(&a, " -o StrictHostKeyChecking=yes");
   if (n->proxy) {
     imc_buf_reset(&pc);
     imc_buf_adds(&pc, "ProxyCommand=");
     proxy_command(&pc, inf, n->proxy);
     imc_buf_adds(&a, " -o ");
-    sh_quote(&a, imc_buf_cstr(&pc));
+    ctxt_sh_quote(&a, imc_buf_cstr(&pc));
   }
   if (imc_buf_err(&a) || imc_buf_err(&pc))
     out->err = out->err ? out->err : (imc_buf_err(&a) ? imc_buf_err(&a) : imc_buf_err(&pc));
@@ -151,7 +150,7 @@ static void disks_var(struct imc_buf *out, const struct ctxt_node *n)
   } else {
     /* A list literal, not a string: shell-quoted only. */
     imc_buf_adds(out, " IMC_DISKS=");
-    sh_quote(out, imc_buf_cstr(&l));
+    ctxt_sh_quote(out, imc_buf_cstr(&l));
   }
   imc_buf_free(&l);
 }

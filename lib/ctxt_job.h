@@ -40,6 +40,16 @@ struct ctxr {
   atomic_bool stop;
 };
 
+/* An external Ansible host (ctxt_remote.c). */
+struct remote {
+  bool on;
+  char *host;
+  struct ssh_target target; /* to reach it; also the VMs' bastion when they have none */
+  char dir[4096];           /* the run directory there */
+  struct ctxt_node *nodes;  /* the nodes with the key files' paths there */
+  struct ctxt_proxy *proxies;
+};
+
 /* Everything one run builds: nodes and the strings they point to. */
 struct job {
   struct run *run;
@@ -75,7 +85,9 @@ struct job {
   long *part_of;  /* per node: the part of the last line about it in this run, or -1 */
   bool *stopper;  /* per node: it ran the marker task that ended the run */
   double deadline;
-  struct ctxt_infra inf;
+  struct ctxt_infra inf;         /* what the run directory's files say */
+  const char *content_dir;       /* the run directory as those files name it */
+  struct remote remote;
 };
 
 /* Keeps s (a new string) until the job ends, when it is wiped and freed; returns s, or NULL
@@ -96,6 +108,17 @@ int ctxt_job_nodes(struct job *j, struct imc_err *err);
  * on one of i's private networks; -1 when none (or i has a public IP). */
 ssize_t ctxt_bastion_pick(const struct imc_doc *const *infos, const struct ctxt_node *nodes,
                           size_t n, size_t i);
+/* When the document has an `ansible` sentence: readies the run for that host (j->remote, the
+ * paths in j->inf and j->content_dir).  Errors: IMC_E_INVAL (no host, several), IMC_E_NOMEM. */
+int ctxt_remote_setup(struct job *j, struct imc_err *err);
+/* ctxt_run_playbook on the Ansible host: sends the run directory, runs playbook there, hands
+ * its output over in whole lines. */
+int ctxt_remote_run(struct job *j, const char *playbook, const char *limit,
+                    void (*output)(void *ctx, const char *text, size_t n), int *status,
+                    bool *timed_out, struct imc_err *err);
+/* Removes the run directory there; frees what setup made. */
+void ctxt_remote_cleanup(struct job *j);
+void ctxt_remote_free(struct job *j);
 /* Sleeps secs, or less when the contextualizer closes. */
 void ctxt_job_pause(struct job *j, double secs);
 /* True when the run was asked for VM vm (all VMs when it named none). */

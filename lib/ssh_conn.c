@@ -247,10 +247,10 @@ void ssh_conn_close(struct ssh_conn *c)
 }
 
 /* Reads stdout and stderr of ch, as they come, to the end of both (libssh says EOF only once
- * both buffers are empty), keeping what fits in out. */
-static int read_streams(ssh_channel ch, int timeout_s, struct imc_buf *out, struct imc_err *err)
+ * both buffers are empty), handing each piece to x->output or keeping what fits in x->out. */
+static int read_streams(ssh_channel ch, const struct ssh_exec *x, double until,
+                        struct imc_err *err)
 {
-  double until = ctxt_now() + timeout_s;
   char buf[4096];
 
   for (;;) {
@@ -261,14 +261,18 @@ static int read_streams(ssh_channel ch, int timeout_s, struct imc_buf *out, stru
 
       if (n == SSH_ERROR)
         return imc_fail(err, IMC_E_IO, "SSH read failed");
-      if (n > 0 && out)
-        imc_buf_add(out, buf, (size_t)n);
+      if (n > 0 && x->output)
+        x->output(x->ctx, buf, (size_t)n);
+      else if (n > 0 && x->out)
+        imc_buf_add(x->out, buf, (size_t)n);
       got += n > 0;
     }
     if (got)
       continue;
     if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))
       return 0;
+    if (x->cancel && atomic_load(x->cancel))
+      return imc_fail(err, IMC_E_TIMEOUT, "stopped");
     if (ctxt_now() >= until)
       return imc_fail(err, IMC_E_TIMEOUT, "the command did not finish in time");
     /* Waits a little for more (on stdout; stderr data is seen on the next turn). */
@@ -277,28 +281,52 @@ static int read_streams(ssh_channel ch, int timeout_s, struct imc_buf *out, stru
   }
 }
 
-int ssh_conn_exec(struct ssh_conn *c, const char *cmd, int *status, struct imc_buf *out,
-                  struct imc_err *err)
+/* Sends x->input to the command's standard input, then its end. */
+static int send_input(ssh_channel ch, const struct ssh_exec *x, struct imc_err *err)
+{
+  for (size_t off = 0; off < x->input_len;) {
+    size_t chunk = x->input_len - off > 32768 ? 32768 : x->input_len - off;
+    int w = ssh_channel_write(ch, x->input + off, (uint32_t)chunk);
+
+    if (w <= 0)
+      return imc_fail(err, IMC_E_IO, "cannot send the command's input over SSH");
+    off += (size_t)w;
+  }
+  ssh_channel_send_eof(ch);
+  return 0;
+}
+
+int ssh_conn_run(struct ssh_conn *c, const struct ssh_exec *x, int *status, struct imc_err *err)
 {
   ssh_channel ch = ssh_channel_new(c->s);
+  double until = x->deadline > 0 ? x->deadline : ctxt_now() + c->timeout;
   int r;
 
+  *status = -1;
   if (!ch)
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
-  if (ssh_channel_open_session(ch) != SSH_OK || ssh_channel_request_exec(ch, cmd) != SSH_OK) {
+  if (ssh_channel_open_session(ch) != SSH_OK || ssh_channel_request_exec(ch, x->cmd) != SSH_OK) {
     r = imc_fail(err, IMC_E_IO, "cannot run a command over SSH: %s", ssh_get_error(c->s));
     goto out;
   }
-  if ((r = read_streams(ch, c->timeout, out, err)) != 0)
+  if ((r = send_input(ch, x, err)) != 0 || (r = read_streams(ch, x, until, err)) != 0)
     goto out;
   ssh_channel_send_eof(ch);
   *status = ssh_channel_get_exit_status(ch);
-  if (out && imc_buf_err(out))
-    r = imc_fail(err, imc_buf_err(out), "the command's output is too long");
+  if (x->out && imc_buf_err(x->out))
+    r = imc_fail(err, imc_buf_err(x->out), "the command's output is too long");
 out:
   ssh_channel_close(ch);
   ssh_channel_free(ch);
   return r;
+}
+
+int ssh_conn_exec(struct ssh_conn *c, const char *cmd, int *status, struct imc_buf *out,
+                  struct imc_err *err)
+{
+  const struct ssh_exec x = {.cmd = cmd, .out = out};
+
+  return ssh_conn_run(c, &x, status, err);
 }
 
 int ssh_probe(const struct ssh_target *t, struct imc_err *err)

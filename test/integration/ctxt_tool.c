@@ -4,6 +4,9 @@
  *   ctxt_tool probe HOST PORT USER KEY|- KNOWN  ssh_probe; KEY "-" means the password in
  *                                               $IMC_TEST_PASSWORD
  *   ctxt_tool exec HOST PORT USER KEY KNOWN CMD prints the output, exits with CMD's status
+ *   ctxt_tool execin HOST PORT USER KEY KNOWN CMD   the same with ssh_conn_run: its standard
+ *                                               input goes to CMD's, the output is printed in
+ *                                               the pieces it comes in
  *   ctxt_tool proxyexec HOST PORT USER KEY KNOWN PHOST PPORT PUSER CMD   the same, through a
  *                                               bastion that takes the same key
  *   ctxt_tool prepare DIR HOST PORT USER KEY KNOWN   inventory (group "local") + ansible.cfg
@@ -133,6 +136,36 @@ static int cmd_exec(char **argv)
   r = exec_on(&t, argv[5]);
   imc_free_secret(key);
   return r;
+}
+
+static void print_piece(void *ctx, const char *text, size_t n)
+{
+  (void)ctx;
+  fwrite(text, 1, n, stdout);
+}
+
+static int cmd_execin(char **argv)
+{
+  struct ssh_target t;
+  struct ssh_conn *c = NULL;
+  struct imc_buf in;
+  struct imc_err err = {0};
+  char *key;
+  int status = -1, r;
+
+  target(&t, argv, &key);
+  imc_buf_init(&in, 64u * 1024 * 1024);
+  if ((r = imc_read_stream(stdin, "standard input", &in, &err)) == 0 &&
+      (r = ssh_conn_open(&t, &c, &err)) == 0) {
+    const struct ssh_exec x = {
+      .cmd = argv[5], .input = in.data, .input_len = in.len, .output = print_piece};
+
+    r = ssh_conn_run(c, &x, &status, &err);
+  }
+  ssh_conn_close(c);
+  imc_buf_free(&in);
+  imc_free_secret(key);
+  return r ? fail(&err) : status;
 }
 
 static int cmd_proxyexec(char **argv)
@@ -408,6 +441,7 @@ static const struct {
 } cmds[] = {
   {"keypair", 2, cmd_keypair}, {"probe", 5, cmd_probe},
   {"exec", 6, cmd_exec},       {"proxyexec", 9, cmd_proxyexec},
+  {"execin", 6, cmd_execin},
   {"prepare", 6, cmd_prepare}, {"run", 3, cmd_run},
   {"deploy", 3, cmd_deploy},   {"prepareproxy", 9, cmd_prepareproxy},
 };

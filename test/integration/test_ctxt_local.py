@@ -50,9 +50,9 @@ def check(cond, what):
         raise AssertionError(what)
 
 
-def tool(*args, env=None, timeout=120):
+def tool(*args, env=None, timeout=120, stdin=None):
     return subprocess.run([TOOL] + [str(a) for a in args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout, env=env, input=stdin)
 
 
 class Sshd:
@@ -189,6 +189,14 @@ def main():
                      "echo out; echo err >&2; exit 3")
             check(r.returncode == 3, "status 3: %d %s" % (r.returncode, r.stderr))
             check(r.stdout == "out\nerr\n", "output: %r" % r.stdout)
+
+        def exec_with_input_streams_both_ways():
+            # 3 MB in, through many 32 KB writes; its sum and the output come back.
+            data = "".join("line %07d of the input\n" % i for i in range(120000))
+            r = tool("execin", "127.0.0.1", port, user, key, known,
+                     "wc -c; echo err >&2; exit 5", stdin=data)
+            check(r.returncode == 5, "status 5: %d %s" % (r.returncode, r.stderr))
+            check(r.stdout == "%d\nerr\n" % len(data), "output: %r" % r.stdout)
 
         def exec_through_a_bastion():
             r = tool("proxyexec", "127.0.0.1", port, user, key, known, "127.0.0.1", port, user,
@@ -403,6 +411,8 @@ def main():
         try:
             for name, fn in (("key auth records the host key", key_auth_records_host_key),
                              ("exec gives output and exit status", exec_gives_output_and_status),
+                             ("exec with input streams both ways",
+                              exec_with_input_streams_both_ways),
                              ("exec through a bastion", exec_through_a_bastion),
                              ("a wrong key is refused", wrong_key_is_refused),
                              ("ansible-playbook with imc's inventory",

@@ -19,6 +19,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -110,6 +111,8 @@ class Env:
         self.env["IMC_PLAYBOOK_RETRIES"] = "2"
         # Galaxy names come from this directory (the machine has no Internet access).
         self.env["IMC_GALAXY_OFFLINE_SOURCE"] = os.path.join(tmp, "galaxy")
+        # Where an external Ansible host keeps its runs: short, as ssh's sockets live there.
+        self.env["IMC_REMOTE_CONF_DIR"] = tempfile.mkdtemp(prefix="imcr")
         self.server = []    # imc options that choose the API (empty: local mode)
         self.infras = []    # (infrastructure, server options) to destroy at the end
 
@@ -411,8 +414,7 @@ class Bastion:
     def __init__(self, env):
         self.env, self.ns = env, env.prefix + "tb"
         self.outer, self.inner = env.prefix + "tbo", env.prefix + "tbi"
-        self.dir = os.path.join(env.tmp, "bastion")
-        os.makedirs(self.dir)
+        self.dir = tempfile.mkdtemp(prefix="bastion-", dir=env.tmp)
         self.key = os.path.join(self.dir, "id")
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", self.key])
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(self.dir, "hk")])
@@ -485,24 +487,10 @@ def host_subnets(env, before):
 
 
 def test_explicit_proxy_host_reaches_a_vm_without_a_route(env):
-    bastion, create = Bastion(env), None
-    known = set(re.findall(UUID, env.imc("list").stdout))
+    bastion = Bastion(env)
     try:
-        before = env.hosts()
-        text = PROXIED % {"bastion": bastion.addr + "2", "key": bastion.private_key,
-                          "host": HOST}
-        path = env.file("proxied.radl", text)
-        create = subprocess.Popen([IMC, "-a", env.auth, "create", path], env=env.env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # The VM's private network exists once its host does: the bastion joins it then, while
-        # the contextualization waits for SSH through the bastion.
-        subnet = netns_hosts.poll("the proxied VM's network", lambda: host_subnets(env, before),
-                                  300, 0.2)[0]
-        bastion.attach(subnet)
-        out, err = create.communicate(timeout=600)
-        assert create.returncode == 0 and "successfully created" in out, out + err
-        infra = out.strip().rsplit(" ", 1)[-1]
-        env.infras.append((infra, []))
+        infra, subnet = create_behind_bastion(env, bastion, "proxied.radl", PROXIED % {
+            "bastion": bastion.addr + "2", "key": bastion.private_key, "host": HOST})
         assert env.states(infra) == {"0": "configured"}, env.states(infra)
         log = env.contmsg(infra, 0)
         assert "Write the file of the proxied VM" in log and "changed: [d.localdomain]" in log, log
@@ -521,13 +509,78 @@ def test_explicit_proxy_host_reaches_a_vm_without_a_route(env):
         env.imc("-y", "destroy", infra)
         env.infras.remove((infra, []))
     finally:
-        if create and create.poll() is None:
+        bastion.close()
+
+
+# Ansible runs on an external host (the `ansible` sentence): the bastion namespace, which alone
+# reaches the VM's private network.  The recipe shows where its controller runs.
+EXTERNAL = """ansible ext (host = '%(bastion)s' and credentials.username = 'root' and
+  credentials.private_key = '%(key)s')
+network lan (outbound = 'no')
+system e (net_interface.0.connection = 'lan' and net_interface.0.dns_name = 'e' and %(host)s)
+configure e (
+@begin
+---
+- name: Look at the controller's addresses
+  ansible.builtin.command: ip -o -4 addr show
+  delegate_to: localhost
+  register: where
+  changed_when: false
+- name: Show them
+  ansible.builtin.debug:
+    var: where.stdout_lines
+- name: Write the file of the VM
+  ansible.builtin.copy:
+    dest: /root/external
+    content: "{{ IM_NODE_FQDN }}\\n"
+@end
+)
+deploy e 1
+"""
+
+
+def create_behind_bastion(env, bastion, name, text):
+    """Creates text (local mode) while the bastion joins the new VM's network, once that
+    exists; returns the infrastructure and the network's subnet."""
+    before = env.hosts()
+    known_ids = set(re.findall(UUID, env.imc("list").stdout))
+    create = subprocess.Popen([IMC, "-a", env.auth, "create", env.file(name, text)], env=env.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        subnet = netns_hosts.poll("the new VM's network", lambda: host_subnets(env, before),
+                                  300, 0.2)[0]
+        bastion.attach(subnet)
+        out, err = create.communicate(timeout=600)
+    finally:
+        if create.poll() is None:
             create.kill()
             create.communicate()
-        # An infrastructure a failed create left: cleanup() destroys it.
-        for infra in set(re.findall(UUID, env.imc("list").stdout)) - known:
-            if (infra, []) not in env.infras:
-                env.infras.append((infra, []))
+        # Whatever it made, cleanup() destroys.
+        for infra in set(re.findall(UUID, env.imc("list").stdout)) - known_ids:
+            env.infras.append((infra, []))
+    assert create.returncode == 0 and "successfully created" in out, out + err
+    return out.strip().rsplit(" ", 1)[-1], subnet
+
+
+def test_external_ansible_host_configures_a_vm_only_it_reaches(env):
+    bastion = Bastion(env)
+    try:
+        infra, _ = create_behind_bastion(env, bastion, "external.radl", EXTERNAL % {
+            "bastion": bastion.addr + "2", "key": bastion.private_key, "host": HOST})
+        assert env.states(infra) == {"0": "configured"}, env.states(infra)
+        msg = env.contmsg(infra)
+        assert "Ansible runs on the Ansible host %s2" % bastion.addr in msg, msg
+        log = env.contmsg(infra, 0)
+        # The controller's own address: Ansible ran in the bastion's namespace.
+        assert "inet %s2/30" % bastion.addr in log, log
+        assert "changed: [e.localdomain]" in log, log
+        assert bastion.private_key.split("\n")[1] not in msg + log, "key in the log"
+        env.imc("-y", "destroy", infra)
+        env.infras.remove((infra, []))
+        left = [os.path.join(d, n) for d, dirs, files in os.walk(env.env["IMC_REMOTE_CONF_DIR"])
+                for n in dirs + files]
+        assert not left, "left on the Ansible host: %s" % left
+    finally:
         bastion.close()
 
 
@@ -676,6 +729,7 @@ def cleanup(env, imcd):
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
+    shutil.rmtree(env.env["IMC_REMOTE_CONF_DIR"], ignore_errors=True)
     for name in leftovers(env):
         if name.startswith(env.prefix):
             run(["ip", "netns", "del", name], check=False)
@@ -725,7 +779,8 @@ def main():
                     traceback.print_exc()
                     print("not ok -", t.__name__)
                 env.server = []
-            for t in [test_explicit_proxy_host_reaches_a_vm_without_a_route]:
+            for t in [test_explicit_proxy_host_reaches_a_vm_without_a_route,
+                      test_external_ansible_host_configures_a_vm_only_it_reaches]:
                 try:
                     t(env)
                     print("ok -", t.__name__)

@@ -750,23 +750,6 @@ static void test_contextualization_of_a_dead_process_ends_unconfigured(void **st
   imc_strs_free(&ids);
 }
 
-static void test_unsupported_contextualization_requests_end_unconfigured(void **state)
-{
-  struct fx *f = *state;
-  char id2[IMC_INFRA_ID_MAX];
-  struct imc_buf log;
-  struct imc_err err = {0};
-
-  imc_buf_init(&log, 1 << 16);
-  create(f, "ansible a (host = 'h' and credentials.username = 'u' and "
-            "credentials.password = 'p')\nsystem s (disk.0.image.url = 'x://y')\n"
-            "deploy s 1 t1\n", &f->alice, id2);
-  assert_int_equal(infra_state(f, id2, &f->alice), IMC_VM_UNCONFIGURED);
-  assert_int_equal(imc_vm_contmsg(f->e, id2, 0, &f->alice, &log, &err), 0);
-  assert_non_null(strstr(imc_buf_cstr(&log), "an external Ansible host"));
-  imc_buf_free(&log);
-}
-
 static void test_new_credentials_replace_the_old_once_configured(void **state)
 {
   struct fx *f = *state;
@@ -1411,7 +1394,6 @@ int main(void)
     T(test_vms_needing_contextualization_stay_running_without_it),
     T(test_vms_to_configure_get_the_infrastructure_key),
     T(test_contextualization_of_a_dead_process_ends_unconfigured),
-    T(test_unsupported_contextualization_requests_end_unconfigured),
     T(test_new_credentials_replace_the_old_once_configured),
     T(test_empty_contextualize_configures_at_once),
     T(test_outputs_of_a_radl_infrastructure_are_forbidden),

@@ -79,7 +79,8 @@
     "Infrastructures with more VMs than this are contextualized by the VMs themselves "           \
     "(IM's distributed contextualization agent).")                                                \
   X(REMOTE_CONF_DIR, remote_conf_dir, STRING, "/var/tmp/.im", NULL, 0, 0, NONE, 0,                \
-    "Directory on each VM where the contextualization files are copied.")                         \
+    "Directory on an external Ansible host (RADL `ansible`) where each run's files are copied "  \
+    "(imc runs Ansible on its own host otherwise, and copies nothing to the VMs).")               \
   X(SSH_REVERSE_TUNNELS, ssh_reverse_tunnels, BOOL, "true", NULL, 0, 0, NONE, 0,                  \
     "VMs with no public IP open a reverse SSH tunnel to the master VM, on the command the "       \
     "REST route /infrastructures/ID/vms/N/command gives them.")                                   \
