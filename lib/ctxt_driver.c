@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* struct imc_contextualizer over SSH and Ansible: one thread per run (start never blocks),
- * joined when the next run starts or at close.  See imc/ctxt_driver.h. */
+ * joined when the next run starts or at close.  See imc/ctxt_driver.h.  A run here: its
+ * directory and files, the SSH waits, the Galaxy installs; its ansible-playbook runs are
+ * ctxt_parts.c's, its logs ctxt_output.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,46 +19,12 @@
 #include "imc/ctxt_driver.h"
 #include "imc/log.h"
 
-#define CTXR_PROGRAM     "ansible-playbook"
 #define CTXR_GALAXY      "ansible-galaxy"
 #define CTXR_SSH_PAUSE_S 5
 #define CTXR_SSH_WAITERS 16 /* SSH probes at once */
 #define CTXR_CP_NAME     27 /* "d07a471614.gHwibkIp9MtwTBBU": ssh's socket while it binds */
 
 /* --- small helpers --------------------------------------------------------------------- */
-
-/* One line of the log of VM vm (-1: the infrastructure's). */
-static void job_vlog(struct job *j, int vm, const char *fmt, va_list ap) IMC_PRINTF(3, 0);
-static void job_vlog(struct job *j, int vm, const char *fmt, va_list ap)
-{
-  struct imc_buf b;
-
-  imc_buf_init(&b, 4096);
-  imc_buf_vaddf(&b, fmt, ap);
-  imc_buf_addc(&b, '\n');
-  if (!imc_buf_err(&b))
-    imc_engine_ctxt_log(j->run->e, j->run->id, vm, imc_buf_cstr(&b), NULL);
-  imc_buf_free(&b);
-}
-
-static void ilog(struct job *j, const char *fmt, ...) IMC_PRINTF(2, 3);
-static void ilog(struct job *j, const char *fmt, ...)
-{
-  va_list ap;
-
-  va_start(ap, fmt);
-  job_vlog(j, -1, fmt, ap);
-  va_end(ap);
-}
-
-static int write_buf(const char *dir, const char *name, struct imc_buf *b, mode_t mode,
-                     struct imc_err *err)
-{
-  int r = ctxt_write_file(dir, name, imc_buf_cstr(b), mode, err);
-
-  imc_buf_free(b);
-  return r;
-}
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -78,177 +45,6 @@ static int make_dir(const char *path, struct imc_err *err)
   return 0;
 }
 
-/* --- logs ----------------------------------------------------------------------------- */
-
-/* Replaces every password of the run by "***" in line (in place, same length or shorter). */
-static void scrub(const struct job *j, struct imc_buf *line)
-{
-  for (size_t i = 0; i < j->n; i++) {
-    const char *secrets[2] = {j->nodes[i].password, j->nodes[i].new_password};
-
-    for (size_t k = 0; k < 2; k++) {
-      size_t sl = secrets[k] ? strlen(secrets[k]) : 0, from = 0;
-      char *at;
-
-      if (sl < 3)
-        continue;
-      /* The search goes on after each "***", which may itself match a secret. */
-      while (from < line->len &&
-             (at = memmem(line->data + from, line->len - from, secrets[k], sl)) != NULL) {
-        memcpy(at, "***", 3);
-        memmove(at + 3, at + sl, line->len - (size_t)(at - line->data) - sl);
-        line->len -= sl - 3;
-        line->data[line->len] = '\0';
-        from = (size_t)(at - line->data) + 3;
-      }
-    }
-  }
-}
-
-static ssize_t node_by_name(const struct job *j, const char *name, size_t n)
-{
-  for (size_t i = 0; i < j->n; i++) {
-    if (strlen(j->nodes[i].name) == n && memcmp(j->nodes[i].name, name, n) == 0)
-      return (ssize_t)i;
-  }
-  return -1;
-}
-
-/* Ansible's own messages (not about one host) go to the infrastructure's log: warnings and
- * errors, with the lines that continue them (up to a blank line or a line about a host). */
-static bool infra_line(struct job *j, const char *line, size_t n)
-{
-  static const char *const starts[] = {"ERROR!", "[ERROR]", "[WARNING]", "[DEPRECATION"};
-  struct imc_str host;
-  char *rh;
-  bool failed;
-
-  if (!n || ctxt_host_line(line, n, &host)) {
-    j->in_msg = false;
-    return false;
-  }
-  if (ctxt_recap_line(line, n, &rh, &failed)) {
-    imc_free(rh);
-    j->in_msg = false;
-    return false;
-  }
-  for (size_t k = 0; k < sizeof starts / sizeof starts[0] && !j->in_msg; k++)
-    j->in_msg = n >= strlen(starts[k]) && memcmp(line, starts[k], strlen(starts[k])) == 0;
-  if (!j->in_msg)
-    return false;
-  imc_buf_add(&j->infra, line, n);
-  imc_buf_addc(&j->infra, '\n');
-  return true;
-}
-
-/* A PLAY line: a part's marker, or a play of the part, whose first play starts the part in the
- * infrastructure's log (the marker that ends a run after a failure starts nothing). */
-static void play_line(struct job *j, const char *line, size_t n)
-{
-  long k = ctxt_part_marker(line, n);
-
-  long play = ctxt_play_marker(line, n);
-
-  j->in_marker = k >= 0 && (size_t)k <= j->nparts; /* nparts: the end marker */
-  if (j->in_marker) {
-    j->part = k;
-    j->play = -1;
-    return;
-  }
-  if (play >= 0)
-    j->play = play;
-  if (j->part < 0 || j->part == j->running)
-    return;
-  if (j->running >= 0)
-    imc_buf_addf(&j->infra, "Step %s: done.\n", j->parts[j->running].label);
-  imc_buf_addf(&j->infra, "Step %s: running.\n", j->parts[j->part].label);
-  j->running = j->part;
-}
-
-static void route_line(struct job *j, const char *line, size_t n)
-{
-  struct imc_str host;
-  ssize_t i = -1;
-  char *rh = NULL;
-  bool failed;
-
-  if ((n >= 6 && memcmp(line, "TASK [", 6) == 0) || (n >= 6 && memcmp(line, "PLAY [", 6) == 0)) {
-    snprintf(j->header, sizeof j->header, "%.*s", (int)n, line);
-    memset(j->header_sent, 0, j->n * sizeof *j->header_sent);
-    j->last = -1;
-    j->in_msg = false;
-    if (line[0] == 'P')
-      play_line(j, line, n);
-    return;
-  }
-  if (infra_line(j, line, n))
-    return;
-  if (ctxt_host_line(line, n, &host)) {
-    i = j->last = node_by_name(j, host.p, host.n);
-    if (i >= 0 && j->in_marker) {
-      j->stopper[i] = true; /* its marker task failed on purpose: not a failure of the VM */
-      j->last = -1;
-      return;
-    }
-    if (i >= 0)
-      j->part_of[i] = j->part;
-  } else if (ctxt_recap_line(line, n, &rh, &failed)) {
-    i = node_by_name(j, rh, strlen(rh));
-    j->last = -1;
-    imc_free(rh);
-    if (i >= 0) {
-      failed = failed && !j->stopper[i];
-      j->ok[i] = !failed;
-      j->bad[i] = failed;
-    }
-  } else if (n && (line[0] == ' ' || line[0] == '}' || line[0] == ']')) {
-    i = j->last; /* the rest of a result printed on several lines */
-  } else {
-    j->last = -1;
-  }
-  if (i < 0)
-    return;
-  if (!j->header_sent[i] && j->header[0]) {
-    imc_buf_addf(&j->logs[i], "%s\n", j->header);
-    j->header_sent[i] = true;
-  }
-  imc_buf_add(&j->logs[i], line, n);
-  imc_buf_addc(&j->logs[i], '\n');
-}
-
-static void flush_logs(struct job *j)
-{
-  if (j->infra.len) {
-    scrub(j, &j->infra);
-    imc_engine_ctxt_log(j->run->e, j->run->id, -1, imc_buf_cstr(&j->infra), NULL);
-    imc_buf_reset(&j->infra);
-  }
-  for (size_t i = 0; i < j->n; i++) {
-    if (!j->logs[i].len)
-      continue;
-    scrub(j, &j->logs[i]);
-    imc_engine_ctxt_log(j->run->e, j->run->id, (int)j->nodes[i].vmid, imc_buf_cstr(&j->logs[i]),
-                        NULL);
-    imc_buf_reset(&j->logs[i]);
-  }
-}
-
-/* ctxt_run's output callback: per-VM lines, and recap results. */
-static void on_output(void *ctx, const char *text, size_t len)
-{
-  struct job *j = ctx;
-  const char *p = text, *end = text + len;
-
-  while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-    route_line(j, p, n);
-    p += n + (nl ? 1 : 0);
-  }
-  flush_logs(j);
-}
-
 /* --- the run -------------------------------------------------------------------------- */
 
 void ctxt_job_pause(struct job *j, double secs)
@@ -257,16 +53,6 @@ void ctxt_job_pause(struct job *j, double secs)
 
   while (ctxt_now() < until && !atomic_load(&j->run->c->stop))
     usleep(100 * 1000);
-}
-
-static void vm_log(struct job *j, size_t i, const char *fmt, ...) IMC_PRINTF(3, 4);
-static void vm_log(struct job *j, size_t i, const char *fmt, ...)
-{
-  va_list ap;
-
-  va_start(ap, fmt);
-  job_vlog(j, (int)j->nodes[i].vmid, fmt, ap);
-  va_end(ap);
 }
 
 /* Waits until node i answers over SSH (and records its host key). */
@@ -308,7 +94,7 @@ static int wait_ssh(struct job *j, size_t i, double until)
     imc_err_clear(&e);
     if ((r = ssh_probe(&t, &e)) == 0)
       break;
-    vm_log(j, i, "Waiting for SSH access: %s", e.msg);
+    ctxt_vm_log(j, i, "Waiting for SSH access: %s", e.msg);
     /* A changed host key or refused credentials do not get better by waiting long. */
     if (r == IMC_E_AUTH && ++errors >= cfg->max_ssh_errors)
       break;
@@ -326,12 +112,6 @@ static int wait_ssh(struct job *j, size_t i, double until)
   return r;
 }
 
-static void fail_vm(struct job *j, size_t i, const char *why)
-{
-  j->target[i] = false;
-  vm_log(j, i, "%s", why);
-}
-
 struct ssh_waits {
   struct job *j;
   double until;
@@ -345,7 +125,7 @@ static void *ssh_waiter(void *arg)
 
   while ((i = atomic_fetch_add(&w->next, 1)) < w->j->n) {
     if (w->j->target[i] && wait_ssh(w->j, i, w->until) != 0)
-      fail_vm(w->j, i, "ERROR: no SSH access to the VM: it stays unconfigured.");
+      ctxt_fail_vm(w->j, i, "ERROR: no SSH access to the VM: it stays unconfigured.");
   }
   return NULL;
 }
@@ -361,250 +141,13 @@ static void wait_all_ssh(struct job *j)
   if (w.until > j->deadline)
     w.until = j->deadline;
   atomic_init(&w.next, 0);
-  ilog(j, "Wait for SSH access to the VMs.");
+  ctxt_ilog(j, "Wait for SSH access to the VMs.");
   while (started < CTXR_SSH_WAITERS && started + 1 < j->n &&
          pthread_create(&th[started], NULL, ssh_waiter, &w) == 0)
     started++;
   ssh_waiter(&w);
   for (size_t t = 0; t < started; t++)
     pthread_join(th[t], NULL);
-}
-
-/* The --limit list: the VMs still on track among those a playbook is for. */
-static char *limit_of(struct job *j, const bool *which)
-{
-  struct imc_buf b;
-
-  imc_buf_init(&b, 1024 * 1024);
-  for (size_t i = 0; i < j->n; i++) {
-    if (j->target[i] && which[i])
-      imc_buf_addf(&b, "%s%s", b.len ? "," : "", j->nodes[i].name);
-  }
-  if (imc_buf_err(&b) || !b.len) {
-    imc_buf_free(&b);
-    return NULL;
-  }
-  return imc_buf_take(&b, NULL);
-}
-
-/* True when node i, on track and in the run's --limit, failed it: its recap line says so, or
- * the run failed and gave no recap line for it. */
-static bool node_failed(const struct job *j, size_t i, const bool *limit, int status)
-{
-  return j->target[i] && limit[i] && (j->bad[i] || (status != 0 && !j->ok[i]));
-}
-
-/* Starts reading a new run's output, which begins in part `part`. */
-static void run_reset(struct job *j, long part)
-{
-  memset(j->ok, 0, j->n * sizeof *j->ok);
-  memset(j->bad, 0, j->n * sizeof *j->bad);
-  memset(j->stopper, 0, j->n * sizeof *j->stopper);
-  for (size_t i = 0; i < j->n; i++)
-    j->part_of[i] = -1;
-  j->header[0] = '\0';
-  j->part = part;
-  j->play = -1;
-  j->running = part;
-  j->in_marker = false;
-}
-
-/* One ansible-playbook run of file on the nodes of limit (still on track); *status is its exit
- * status.  Returns false when it had to be killed (deadline or close): the run is over. */
-static bool run_once(struct job *j, const char *file, const bool *limit, int *status)
-{
-  char *list = limit_of(j, limit);
-  struct ctxt_run rq = {.program = CTXR_PROGRAM,
-                        .dir = j->dir,
-                        .playbook = file,
-                        .limit = list,
-                        .control_dir = j->cp,
-                        .deadline = j->deadline,
-                        .cancel = &j->run->c->stop,
-                        .output = on_output,
-                        .ctx = j};
-  bool timed_out = false;
-  struct imc_err e;
-  int r;
-
-  *status = 0;
-  if (!list)
-    return true; /* nothing on track to run it on */
-  imc_err_clear(&e);
-  r = j->remote.on ? ctxt_remote_run(j, file, list, on_output, status, &timed_out, &e)
-                   : ctxt_run_playbook(&rq, status, &timed_out, &e);
-  if (r != 0) {
-    ilog(j, "ERROR: %s: %s", file, e.msg);
-    *status = -1;
-  }
-  flush_logs(j);
-  imc_free(list);
-  if (*status == -1 && (timed_out || atomic_load(&j->run->c->stop))) {
-    ilog(j, "ERROR: %s", timed_out ? "Max contextualization time passed" : "stopped");
-    return false;
-  }
-  return true;
-}
-
-/* Where each VM stands: the part it runs next and the play of that part (a user step's plays
- * are numbered; nparts: all done), and its tries left. */
-struct progress {
-  size_t *at, *play;
-  long *tries;
-  bool *limit;
-};
-
-/* Moves node i past the parts that have no play for it, or no play left. */
-static void skip_empty_parts(const struct job *j, struct progress *p, size_t i)
-{
-  while (p->at[i] < j->nparts &&
-         (!j->parts[p->at[i]].which[i] ||
-          (j->parts[p->at[i]].step && p->play[i] >= j->parts[p->at[i]].step->n))) {
-    p->at[i]++;
-    p->play[i] = 0;
-  }
-}
-
-static bool behind(const struct progress *p, size_t a, size_t b)
-{
-  return p->at[a] < p->at[b] || (p->at[a] == p->at[b] && p->play[a] < p->play[b]);
-}
-
-/* The node the next run starts with: on track, the furthest behind (-1 when all are done), and
- * whether every part from there can run in one go: it can when every VM on track stands at the
- * same place.  Otherwise the run is that part alone, for the VMs that stand there. */
-static ssize_t next_run(const struct job *j, struct progress *p, bool *together)
-{
-  ssize_t low = -1;
-
-  *together = true;
-  for (size_t i = 0; i < j->n; i++) {
-    if (!j->target[i])
-      continue;
-    skip_empty_parts(j, p, i);
-    if (p->at[i] >= j->nparts)
-      continue;
-    if (low >= 0 && (behind(p, i, (size_t)low) || behind(p, (size_t)low, i)))
-      *together = false;
-    if (low < 0 || behind(p, i, (size_t)low))
-      low = (ssize_t)i;
-  }
-  for (size_t i = 0; i < j->n; i++)
-    p->limit[i] = low >= 0 && j->target[i] && p->at[i] == p->at[low] &&
-                  p->play[i] == p->play[low];
-  return low;
-}
-
-/* After a run that started at part k, play p0: a VM that failed goes back to the start of the
- * part it failed (its tries run out: it leaves the run); the others go to the last marker the
- * run reached.  That is the end marker when it ran through, the marker that stopped it after
- * a failed part, or, when Ansible ended it early (it does when every VM of a play failed), the
- * play after the last one it started. */
-static void run_account(struct job *j, struct progress *p, size_t k, size_t p0, int status)
-{
-  size_t at = k, play = p0;
-
-  if (j->part >= (long)k) {
-    at = (size_t)j->part;
-    play = at == k && j->play < (long)p0 ? p0 : (size_t)(j->play + 1);
-  }
-  for (size_t i = 0; i < j->n; i++) {
-    if (!p->limit[i] || !j->target[i])
-      continue;
-    if (!node_failed(j, i, p->limit, status)) {
-      p->at[i] = at;
-      p->play[i] = play;
-      continue;
-    }
-    p->at[i] = j->part_of[i] >= (long)k ? (size_t)j->part_of[i] : k;
-    p->play[i] = 0;
-    if (--p->tries[i] <= 0) {
-      fail_vm(j, i, "ERROR: the VM failed this step: it stays unconfigured.");
-      ilog(j, "Step %s: VM %u failed.", j->parts[p->at[i]].label, j->nodes[i].vmid);
-    }
-  }
-}
-
-/* Writes site.yml for a run from part k, play p0 (the rest of a user step in a file of its
- * own when p0 is not its first play). */
-static int write_site(struct job *j, size_t k, size_t p0, bool together, bool stops)
-{
-  char rest[64];
-  struct imc_buf b;
-  int r = 0;
-
-  if (p0 > 0 && j->parts[k].step) {
-    snprintf(rest, sizeof rest, "rest_%zu_%zu.yml", k, p0);
-    imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
-    if ((r = ctxt_step_playbook(j->doc, j->parts[k].step, p0, &b, NULL)) ||
-        (r = write_buf(j->dir, rest, &b, 0600, NULL)))
-      return r;
-  }
-  imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
-  if ((r = ctxt_site_playbook(j->parts, k, together ? j->nparts : k + 1,
-                              p0 > 0 && j->parts[k].step ? rest : NULL, stops, &b, NULL)) != 0) {
-    imc_buf_free(&b);
-    return r;
-  }
-  return write_buf(j->dir, "site.yml", &b, 0600, NULL);
-}
-
-/* Runs the parts (basic step, user steps, credential changes) in as few ansible-playbook runs
- * as it can: all of them in one when nothing fails, as a VM that fails a part drops out of the
- * later ones on its own.  With PLAYBOOK_RETRIES above 1 a run stops at the end of the first
- * part a VM failed (the markers of site.yml); that part runs again alone for the VMs that failed
- * it, up to their tries, before one run of the parts after it goes on for all. */
-static void job_parts(struct job *j)
-{
-  struct progress p = {.at = imc_calloc(j->n + 1, sizeof *p.at),
-                       .play = imc_calloc(j->n + 1, sizeof *p.play),
-                       .tries = imc_calloc(j->n + 1, sizeof *p.tries),
-                       .limit = imc_calloc(j->n + 1, sizeof *p.limit)};
-  long tries = j->run->c->cfg->playbook_retries;
-  ssize_t low;
-  bool together;
-
-  if (!p.at || !p.play || !p.tries || !p.limit) {
-    ilog(j, "ERROR: out of memory");
-    goto killed;
-  }
-  for (size_t i = 0; i < j->n; i++)
-    p.tries[i] = tries;
-  while ((low = next_run(j, &p, &together)) >= 0) {
-    size_t k = p.at[low], p0 = p.play[low];
-    struct imc_buf again;
-    int status = 0;
-
-    imc_buf_init(&again, 64 * 1024);
-    for (size_t i = 0; i < j->n; i++) {
-      if (p.limit[i] && p.tries[i] < tries)
-        imc_buf_addf(&again, "%s%u", again.len ? ", " : "", j->nodes[i].vmid);
-    }
-    if (again.len)
-      ilog(j, "Step %s: running again for VM %s.", j->parts[k].label, imc_buf_cstr(&again));
-    imc_buf_free(&again);
-    if (write_site(j, k, p0, together, tries > 1) != 0) {
-      ilog(j, "ERROR: cannot write site.yml");
-      goto killed;
-    }
-    run_reset(j, -1);
-    if (!run_once(j, "site.yml", p.limit, &status))
-      goto killed;
-    if (j->running >= 0 && j->part > j->running)
-      ilog(j, "Step %s: done.", j->parts[j->running].label);
-    run_account(j, &p, k, p0, status);
-  }
-  goto out;
-killed:
-  for (size_t i = 0; i < j->n; i++) {
-    if (j->target[i])
-      fail_vm(j, i, "ERROR: the contextualization stopped before the VM was configured.");
-  }
-out:
-  imc_free(p.at);
-  imc_free(p.play);
-  imc_free(p.tries);
-  imc_free(p.limit);
 }
 
 /* --- roles and collections ------------------------------------------------------------ */
@@ -615,7 +158,7 @@ static void on_galaxy_output(void *ctx, const char *text, size_t len)
   struct job *j = ctx;
 
   imc_buf_add(&j->infra, text, len);
-  flush_logs(j);
+  ctxt_flush_logs(j);
 }
 
 /* Installs the roles and collections of disk.0.applications into the run directory (roles/,
@@ -633,8 +176,8 @@ static bool job_galaxy(struct job *j)
   imc_err_clear(&e);
   imc_buf_init(&b, CTXT_MAX_REQUIREMENTS);
   if (ctxt_galaxy_requirements(j->doc, cfg->galaxy_offline_source, &b, &want[0], &want[1], &e) ||
-      ((want[0] || want[1]) && write_buf(j->dir, "requirements.yml", &b, 0600, &e))) {
-    ilog(j, "ERROR: Ansible roles and collections: %s", e.msg);
+      ((want[0] || want[1]) && ctxt_write_buf(j->dir, "requirements.yml", &b, 0600, &e))) {
+    ctxt_ilog(j, "ERROR: Ansible roles and collections: %s", e.msg);
     imc_buf_free(&b);
     return false;
   }
@@ -656,13 +199,13 @@ static bool job_galaxy(struct job *j)
       continue;
     if (k && *cfg->galaxy_offline_source)
       args[6] = "--offline"; /* no Galaxy server asked about dependencies either */
-    ilog(j, "Installing the Ansible %ss of disk.0.applications with ansible-galaxy.", kinds[k]);
+    ctxt_ilog(j, "Installing the Ansible %ss of disk.0.applications with ansible-galaxy.", kinds[k]);
     if (ctxt_run_playbook(&rq, &status, &timed_out, &e) != 0)
-      ilog(j, "ERROR: %s", e.msg);
+      ctxt_ilog(j, "ERROR: %s", e.msg);
     ok = status == 0;
   }
   if (!ok)
-    ilog(j, "ERROR: ansible-galaxy could not install what disk.0.applications asks for.");
+    ctxt_ilog(j, "ERROR: ansible-galaxy could not install what disk.0.applications asks for.");
   return ok;
 }
 
@@ -736,7 +279,7 @@ static int add_part(struct job *j, const char *label, const char *file, struct i
   struct ctxt_part *p = &j->parts[j->nparts];
   int r;
 
-  if ((r = write_buf(j->dir, file, text, 0600, err)) != 0)
+  if ((r = ctxt_write_buf(j->dir, file, text, 0600, err)) != 0)
     return r;
   if (!(p->label = ctxt_job_own_printf(j, "%s", label)) ||
       !(p->file = ctxt_job_own_printf(j, "%s", file)) ||
@@ -757,11 +300,11 @@ static int job_files(struct job *j, const struct ctxt_steps *steps, struct imc_e
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
   imc_buf_init(&b, CTXT_MAX_INVENTORY);
   if ((r = ctxt_inventory(&j->inf, &b, err)) != 0 ||
-      (r = write_buf(j->dir, "hosts", &b, 0600, err)) != 0)
+      (r = ctxt_write_buf(j->dir, "hosts", &b, 0600, err)) != 0)
     goto out;
   imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
   if ((r = ctxt_ansible_cfg(&j->inf, j->content_dir, &b, err)) != 0 ||
-      (r = write_buf(j->dir, "ansible.cfg", &b, 0600, err)) != 0)
+      (r = ctxt_write_buf(j->dir, "ansible.cfg", &b, 0600, err)) != 0)
     goto out;
   imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
   if ((r = ctxt_basic_playbook(&j->inf, &b, err)) != 0 ||
@@ -777,7 +320,7 @@ static int job_files(struct job *j, const struct ctxt_steps *steps, struct imc_e
 
       imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
       if ((r = ctxt_recipe_file(j->doc, &steps->v[s].plays[p], &file, &b, err)) == 0)
-        r = write_buf(j->dir, file, &b, 0600, err);
+        r = ctxt_write_buf(j->dir, file, &b, 0600, err);
       imc_free(file);
       if (r)
         goto out;
@@ -848,7 +391,7 @@ static void job_disabled(struct job *j)
   for (size_t i = 0; i < j->n; i++) {
     if (j->target[i] && ctxt_system_disabled(j->doc, j->nodes[i].system)) {
       j->target[i] = false;
-      vm_log(j, i, "Contextualization disabled for system %s.", j->nodes[i].system);
+      ctxt_vm_log(j, i, "Contextualization disabled for system %s.", j->nodes[i].system);
       imc_engine_ctxt_done(j->run->e, j->run->id, j->nodes[i].vmid, true, NULL, NULL);
     }
   }
@@ -877,7 +420,7 @@ static int job_prepare(struct job *j, struct ctxt_steps *steps, struct imc_err *
   if ((r = ctxt_remote_setup(j, err)) != 0)
     return r;
   if (j->remote.on)
-    ilog(j, "Ansible runs on the Ansible host %s (in %s there).", j->remote.host, j->remote.dir);
+    ctxt_ilog(j, "Ansible runs on the Ansible host %s (in %s there).", j->remote.host, j->remote.dir);
   if (!(systems = imc_calloc(j->n + 1, sizeof *systems)))
     return imc_fail(err, IMC_E_NOMEM, "out of memory");
   for (size_t i = 0; i < j->n; i++)
@@ -917,9 +460,9 @@ static void *run_main(void *arg)
 
   imc_err_clear(&e);
   imc_buf_init(&j.infra, CTXR_MAX_LOG);
-  ilog(&j, "Contextualization started (Ansible on this host).");
+  ctxt_ilog(&j, "Contextualization started (Ansible on this host).");
   if ((r = job_prepare(&j, &steps, &e)) != 0) {
-    ilog(&j, "ERROR: contextualization could not start: %s", e.msg);
+    ctxt_ilog(&j, "ERROR: contextualization could not start: %s", e.msg);
     if (!j.vmids) {
       /* Nothing known about the VMs: report the ones asked for. */
       for (size_t i = 0; i < run->nvms; i++)
@@ -933,14 +476,14 @@ static void *run_main(void *arg)
     } else {
       for (size_t i = 0; i < j.n; i++)
         if (j.target[i])
-          fail_vm(&j, i, "ERROR: the Ansible roles and collections of disk.0.applications could "
+          ctxt_fail_vm(&j, i, "ERROR: the Ansible roles and collections of disk.0.applications could "
                          "not be installed (the infrastructure's log says why).");
     }
-    job_parts(&j);
+    ctxt_job_parts(&j);
     /* Before the outcome: once every VM has one, local mode may close the contextualizer. */
     ctxt_remote_cleanup(&j);
     job_report(&j, false);
-    ilog(&j, "Contextualization finished.");
+    ctxt_ilog(&j, "Contextualization finished.");
   }
   ctxt_steps_free(&steps);
   if (j.dir[0])

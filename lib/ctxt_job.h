@@ -97,6 +97,27 @@ char *ctxt_job_own_printf(struct job *j, const char *fmt, ...) IMC_PRINTF(2, 3);
 /* Writes text to dir/name (created with mode, never through a symbolic link). */
 int ctxt_write_file(const char *dir, const char *name, const char *text, mode_t mode,
                     struct imc_err *err);
+/* The same with b's text; b is freed. */
+int ctxt_write_buf(const char *dir, const char *name, struct imc_buf *b, mode_t mode,
+                   struct imc_err *err);
+
+/* --- ctxt_output.c: the run's logs ------------------------------------------------------ */
+
+/* A line of imc's own in the infrastructure's log, or in node i's. */
+void ctxt_ilog(struct job *j, const char *fmt, ...) IMC_PRINTF(2, 3);
+void ctxt_vm_log(struct job *j, size_t i, const char *fmt, ...) IMC_PRINTF(3, 4);
+/* Node i leaves the run (stays unconfigured); why goes to its log. */
+void ctxt_fail_vm(struct job *j, size_t i, const char *why);
+/* ctxt_run's output callback (ctx: the job): routes whole lines to the logs, reads the recap
+ * and the markers. */
+void ctxt_on_output(void *ctx, const char *text, size_t len);
+/* Hands the lines kept so far to the engine's logs. */
+void ctxt_flush_logs(struct job *j);
+
+/* --- ctxt_parts.c ------------------------------------------------------------------------ */
+
+/* Runs the job's parts on the nodes on track (j->target), leaving those that fail. */
+void ctxt_job_parts(struct job *j);
 /* Reads the infrastructure's document and every VM's (GetVMInfo) and fills j->nodes: IPs,
  * SSH port (IM's outports N-22), hostname, credentials (keys into j->dir/keys, 0600), proxy
  * (the network's proxy_host, else ctxt_bastion_pick's VM), data disks; j->target marks the

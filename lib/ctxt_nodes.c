@@ -72,6 +72,15 @@ int ctxt_write_file(const char *dir, const char *name, const char *text, mode_t 
   return 0;
 }
 
+int ctxt_write_buf(const char *dir, const char *name, struct imc_buf *b, mode_t mode,
+                     struct imc_err *err)
+{
+  int r = ctxt_write_file(dir, name, imc_buf_cstr(b), mode, err);
+
+  imc_buf_free(b);
+  return r;
+}
+
 /* --- nodes from the engine ------------------------------------------------------------ */
 
 static const struct imc_elem *vm_system(const struct imc_doc *info)

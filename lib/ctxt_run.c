@@ -367,6 +367,17 @@ int ctxt_run_playbook(const struct ctxt_run *rq, int *status, bool *timed_out, s
   return 0;
 }
 
+/* The digits at p (up to end) as a count; -1 when there are none.  The line is not a C
+ * string: strtol could read past its end. */
+static long count_at(const char *p, const char *end)
+{
+  long v = -1;
+
+  for (; p < end && *p >= '0' && *p <= '9' && v < 1000000000L; p++)
+    v = (v < 0 ? 0 : v * 10) + (*p - '0');
+  return v;
+}
+
 bool ctxt_recap_line(const char *line, size_t n, char **host, bool *failed)
 {
   const char *colon = memchr(line, ':', n), *p;
@@ -383,9 +394,9 @@ bool ctxt_recap_line(const char *line, size_t n, char **host, bool *failed)
   /* "unreachable=N" and "failed=N" follow "ok=N changed=N". */
   for (const char *q = p; q < line + n; q++) {
     if (q + 12 <= line + n && memcmp(q, "unreachable=", 12) == 0)
-      unreachable = strtol(q + 12, NULL, 10);
+      unreachable = count_at(q + 12, line + n);
     else if (q + 7 <= line + n && memcmp(q, "failed=", 7) == 0 && (q == p || q[-1] == ' '))
-      nfailed = strtol(q + 7, NULL, 10);
+      nfailed = count_at(q + 7, line + n);
   }
   if (unreachable < 0 || nfailed < 0)
     return false;
