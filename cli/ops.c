@@ -237,48 +237,51 @@ struct op {
   size_t min, max;  /* operands after the name */
   bool auth;        /* needs the auth file: every operation but getversion */
   bool detach;      /* may run in a background worker in local mode (--detach) */
+  /* local mode: waits for the engine's work (launches, contextualization), which Ctrl-C stops
+   * at a safe point, ansible-playbook runs included */
+  bool waits;
   int (*run)(struct op_ctx *c);
 };
 
 /* im-client 1.8.4's operations in its help's order, then imc's additions. */
 static const struct op cli_ops[] = {
-  {"list", "[filter]", 0, 1, true, false, op_list},
-  {"create", "<radl_file> [async_flag]", 1, 2, true, true, op_create},
-  {"destroy", "<inf_id>", 1, 1, true, true, op_destroy},
-  {"getinfo", "<inf_id> [radl_attribute]", 1, 2, true, false, op_getinfo},
-  {"getradl", "<inf_id>", 1, 1, true, false, op_getradl},
-  {"getcontmsg", "<inf_id>", 1, 1, true, false, op_getcontmsg},
-  {"getstate", "<inf_id>", 1, 1, true, false, op_getstate},
-  {"getvminfo", "<inf_id> <vm_id> [radl_attribute]", 2, 3, true, false, op_getvminfo},
-  {"getvmcontmsg", "<inf_id> <vm_id>", 2, 2, true, false, op_getvmcontmsg},
-  {"addresource", "<inf_id> <radl_file> [ctxt_flag]", 2, 3, true, true, op_addresource},
-  {"removeresource", "<inf_id> <vm_list> [ctxt_flag]", 2, 3, true, false, op_removeresource},
-  {"alter", "<inf_id> <vm_id> <radl_file>", 3, 3, true, false, op_alter},
-  {"start", "<inf_id>", 1, 1, true, false, op_start},
-  {"stop", "<inf_id>", 1, 1, true, false, op_stop},
-  {"reboot", "<inf_id>", 1, 1, true, false, op_reboot},
-  {"reconfigure", "<inf_id> [radl_file] [vm_list]", 1, 3, true, false, op_reconfigure},
-  {"startvm", "<inf_id> <vm_id>", 2, 2, true, false, op_startvm},
-  {"stopvm", "<inf_id> <vm_id>", 2, 2, true, false, op_stopvm},
-  {"rebootvm", "<inf_id> <vm_id>", 2, 2, true, false, op_rebootvm},
-  {"sshvm", "<inf_id> <vm_id> [show_only] [cmd...]", 2, 64, true, false, op_ssh},
-  {"ssh", "<inf_id> [show_only] [cmd...]", 1, 64, true, false, op_ssh},
-  {"getvm", "<inf_id> <vm_id> <show_only> <orig> <dest>", 5, 5, true, false, op_ssh},
-  {"get", "<inf_id> <show_only> <orig> <dest>", 4, 4, true, false, op_ssh},
-  {"putvm", "<inf_id> <vm_id> <show_only> <orig> <dest>", 5, 5, true, false, op_ssh},
-  {"put", "<inf_id> <show_only> <orig> <dest>", 4, 4, true, false, op_ssh},
-  {"export", "<inf_id> [delete]", 1, 2, true, false, op_export},
-  {"import", "<json_file>", 1, 1, true, false, op_import},
-  {"getoutputs", "<inf_id>", 1, 1, true, false, op_getoutputs},
-  {"cloudusage", "<cloud_id>", 1, 1, true, false, op_cloudusage},
-  {"cloudimages", "<cloud_id>", 1, 1, true, false, op_cloudimages},
-  {"getversion", "", 0, 0, false, false, op_getversion},
-  {"wait", "<inf_id> [max_time]", 1, 2, true, false, op_wait},
-  {"create_wait_outputs", "<radl_file>", 1, 1, true, false, op_create_wait_outputs},
-  {"change_auth", "<inf_id> <new_auth_file> [overwrite]", 2, 3, true, false, op_change_auth},
-  {"getowners", "<inf_id>", 1, 1, true, false, op_getowners},
-  {"estimate", "<radl_file>", 1, 1, true, false, op_estimate},
-  {"stats", "[init_date] [end_date]", 0, 2, true, false, op_stats},
+  {"list", "[filter]", 0, 1, true, false, false, op_list},
+  {"create", "<radl_file> [async_flag]", 1, 2, true, true, true, op_create},
+  {"destroy", "<inf_id>", 1, 1, true, true, true, op_destroy},
+  {"getinfo", "<inf_id> [radl_attribute]", 1, 2, true, false, false, op_getinfo},
+  {"getradl", "<inf_id>", 1, 1, true, false, false, op_getradl},
+  {"getcontmsg", "<inf_id>", 1, 1, true, false, false, op_getcontmsg},
+  {"getstate", "<inf_id>", 1, 1, true, false, false, op_getstate},
+  {"getvminfo", "<inf_id> <vm_id> [radl_attribute]", 2, 3, true, false, false, op_getvminfo},
+  {"getvmcontmsg", "<inf_id> <vm_id>", 2, 2, true, false, false, op_getvmcontmsg},
+  {"addresource", "<inf_id> <radl_file> [ctxt_flag]", 2, 3, true, true, true, op_addresource},
+  {"removeresource", "<inf_id> <vm_list> [ctxt_flag]", 2, 3, true, false, true, op_removeresource},
+  {"alter", "<inf_id> <vm_id> <radl_file>", 3, 3, true, false, false, op_alter},
+  {"start", "<inf_id>", 1, 1, true, false, false, op_start},
+  {"stop", "<inf_id>", 1, 1, true, false, false, op_stop},
+  {"reboot", "<inf_id>", 1, 1, true, false, false, op_reboot},
+  {"reconfigure", "<inf_id> [radl_file] [vm_list]", 1, 3, true, false, true, op_reconfigure},
+  {"startvm", "<inf_id> <vm_id>", 2, 2, true, false, false, op_startvm},
+  {"stopvm", "<inf_id> <vm_id>", 2, 2, true, false, false, op_stopvm},
+  {"rebootvm", "<inf_id> <vm_id>", 2, 2, true, false, false, op_rebootvm},
+  {"sshvm", "<inf_id> <vm_id> [show_only] [cmd...]", 2, 64, true, false, false, op_ssh},
+  {"ssh", "<inf_id> [show_only] [cmd...]", 1, 64, true, false, false, op_ssh},
+  {"getvm", "<inf_id> <vm_id> <show_only> <orig> <dest>", 5, 5, true, false, false, op_ssh},
+  {"get", "<inf_id> <show_only> <orig> <dest>", 4, 4, true, false, false, op_ssh},
+  {"putvm", "<inf_id> <vm_id> <show_only> <orig> <dest>", 5, 5, true, false, false, op_ssh},
+  {"put", "<inf_id> <show_only> <orig> <dest>", 4, 4, true, false, false, op_ssh},
+  {"export", "<inf_id> [delete]", 1, 2, true, false, false, op_export},
+  {"import", "<json_file>", 1, 1, true, false, false, op_import},
+  {"getoutputs", "<inf_id>", 1, 1, true, false, false, op_getoutputs},
+  {"cloudusage", "<cloud_id>", 1, 1, true, false, false, op_cloudusage},
+  {"cloudimages", "<cloud_id>", 1, 1, true, false, false, op_cloudimages},
+  {"getversion", "", 0, 0, false, false, false, op_getversion},
+  {"wait", "<inf_id> [max_time]", 1, 2, true, false, false, op_wait},
+  {"create_wait_outputs", "<radl_file>", 1, 1, true, false, false, op_create_wait_outputs},
+  {"change_auth", "<inf_id> <new_auth_file> [overwrite]", 2, 3, true, false, false, op_change_auth},
+  {"getowners", "<inf_id>", 1, 1, true, false, false, op_getowners},
+  {"estimate", "<radl_file>", 1, 1, true, false, false, op_estimate},
+  {"stats", "[init_date] [end_date]", 0, 2, true, false, false, op_stats},
 };
 
 #define NOPS (sizeof cli_ops / sizeof cli_ops[0])
@@ -357,7 +360,7 @@ int cli_local_run(int argc, char **argv)
     if ((r = cli_detach(log_path, &verdict_fd)) >= 0)
       return r; /* the caller's side: the worker answered */
   }
-  if (!c.server && op->detach)
+  if (!c.server && op->waits)
     cli_interrupt_arm();
   imc_auth_init(&auth);
   r = open_backend(op, &auth, &b);

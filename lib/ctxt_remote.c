@@ -209,13 +209,39 @@ static void by_lines(void *ctx, const char *text, size_t n)
   l->pending.len -= used;
 }
 
+/* A best-effort command on a connection of its own (the run's may be gone); cmd is freed. */
+static void remote_tidy(struct job *j, struct imc_buf *cmd)
+{
+  struct ssh_conn *c = NULL;
+  struct imc_err e;
+
+  imc_err_clear(&e);
+  if (!imc_buf_err(cmd) && ssh_conn_open(&j->remote.target, &c, &e) == 0)
+    remote_exec(j, c, imc_buf_cstr(cmd), NULL, true, &e);
+  ssh_conn_close(c);
+  imc_buf_free(cmd);
+}
+
+/* Kills the process group of the run there (run.pgid): after a cancel or a lost connection,
+ * ansible-playbook would otherwise go on configuring the VMs until the deadline. */
+static void remote_kill(struct job *j)
+{
+  struct imc_buf cmd;
+
+  imc_buf_init(&cmd, 8192);
+  imc_buf_adds(&cmd, "cd ");
+  ctxt_sh_quote(&cmd, j->remote.dir);
+  imc_buf_adds(&cmd, " && kill -KILL -- -\"$(cat run.pgid)\" 2>/dev/null; true");
+  remote_tidy(j, &cmd);
+}
+
 int ctxt_remote_run(struct job *j, const char *playbook, const char *limit,
                     void (*output)(void *ctx, const char *text, size_t n), int *status,
                     bool *timed_out, struct imc_err *err)
 {
   struct remote *rm = &j->remote;
   struct lines lines = {.output = output, .ctx = j};
-  struct imc_buf tgz, cmd;
+  struct imc_buf tgz, cmd, inner;
   struct ssh_conn *c = NULL;
   long secs = (long)(j->deadline - ctxt_now()) + 1;
   int r;
@@ -228,6 +254,7 @@ int ctxt_remote_run(struct job *j, const char *playbook, const char *limit,
   }
   imc_buf_init(&tgz, REMOTE_MAX_UPLOAD);
   imc_buf_init(&cmd, 64 * 1024);
+  imc_buf_init(&inner, 64 * 1024);
   imc_buf_init(&lines.pending, 1024 * 1024);
   if ((r = pack(j, &tgz, err)) != 0 || (r = ssh_conn_open(&rm->target, &c, err)) != 0)
     goto out;
@@ -245,15 +272,18 @@ int ctxt_remote_run(struct job *j, const char *playbook, const char *limit,
   imc_buf_adds(&cmd, " && mkdir -p cp facts tmp && ANSIBLE_CONFIG=");
   ctxt_sh_quote(&cmd, rm->dir);
   imc_buf_adds(&cmd, "/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PYTHONUNBUFFERED=1 ");
-  /* The deadline holds there too, whether or not this side is still listening. */
-  imc_buf_addf(&cmd, "timeout -s KILL %ld ansible-playbook ", secs);
-  ctxt_sh_quote(&cmd, playbook);
+  /* A process group of its own, recorded for remote_kill; the deadline holds there too,
+   * whether or not this side is still listening. */
+  imc_buf_addf(&inner, "echo $$ > run.pgid && exec timeout -s KILL %ld ansible-playbook ", secs);
+  ctxt_sh_quote(&inner, playbook);
   if (limit) {
-    imc_buf_adds(&cmd, " --limit ");
-    ctxt_sh_quote(&cmd, limit);
+    imc_buf_adds(&inner, " --limit ");
+    ctxt_sh_quote(&inner, limit);
   }
-  imc_buf_adds(&cmd, " 2>&1");
-  if (imc_buf_err(&cmd)) {
+  imc_buf_adds(&inner, " 2>&1");
+  imc_buf_adds(&cmd, "exec setsid -w sh -c ");
+  ctxt_sh_quote(&cmd, imc_buf_cstr(&inner));
+  if (imc_buf_err(&cmd) || imc_buf_err(&inner)) {
     r = imc_fail(err, IMC_E_TOOBIG, "the Ansible host's command is too long");
     goto out;
   }
@@ -267,6 +297,8 @@ int ctxt_remote_run(struct job *j, const char *playbook, const char *limit,
     r = ssh_conn_run(c, &x, status, err);
     if (lines.pending.len)
       output(j, lines.pending.data, lines.pending.len);
+    if (r)
+      remote_kill(j);
     if (r == IMC_E_TIMEOUT || *status == 137) {
       *timed_out = ctxt_now() >= j->deadline;
       *status = -1;
@@ -279,20 +311,18 @@ out:
     explicit_bzero(tgz.data, tgz.len); /* it holds the VMs' keys */
   imc_buf_free(&tgz);
   imc_buf_free(&cmd);
+  imc_buf_free(&inner);
   imc_buf_free(&lines.pending);
   return r;
 }
 
 void ctxt_remote_cleanup(struct job *j)
 {
-  struct ssh_conn *c = NULL;
   struct imc_buf cmd;
-  struct imc_err e;
   char *slash;
 
   if (!j->remote.on)
     return;
-  imc_err_clear(&e);
   imc_buf_init(&cmd, 8192);
   imc_buf_adds(&cmd, "rm -rf ");
   ctxt_sh_quote(&cmd, j->remote.dir);
@@ -304,10 +334,7 @@ void ctxt_remote_cleanup(struct job *j)
     imc_buf_adds(&cmd, " 2>/dev/null; true");
     *slash = '/';
   }
-  if (!imc_buf_err(&cmd) && ssh_conn_open(&j->remote.target, &c, &e) == 0)
-    remote_exec(j, c, imc_buf_cstr(&cmd), NULL, true, &e);
-  ssh_conn_close(c);
-  imc_buf_free(&cmd);
+  remote_tidy(j, &cmd);
 }
 
 void ctxt_remote_free(struct job *j)

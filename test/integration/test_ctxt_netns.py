@@ -539,6 +539,19 @@ deploy e 1
 """
 
 
+# A recipe that waits: Ctrl-C comes while ansible-playbook runs it on the Ansible host.
+GATE = """configure e (
+@begin
+---
+- name: Wait for a file nobody writes
+  ansible.builtin.wait_for:
+    path: /root/go
+    timeout: 900
+@end
+)
+"""
+
+
 def create_behind_bastion(env, bastion, name, text):
     """Creates text (local mode) while the bastion joins the new VM's network, once that
     exists; returns the infrastructure and the network's subnet."""
@@ -575,6 +588,25 @@ def test_external_ansible_host_configures_a_vm_only_it_reaches(env):
         assert "inet %s2/30" % bastion.addr in log, log
         assert "changed: [e.localdomain]" in log, log
         assert bastion.private_key.split("\n")[1] not in msg + log, "key in the log"
+        # Ctrl-C of imc stops the run on the Ansible host too, not only this side's wait.
+        remote = env.env["IMC_REMOTE_CONF_DIR"]
+
+        def playbooks():
+            return [p for p in procs_under(remote) if "ansible-playbook" in p[1]]
+        rec = subprocess.Popen([IMC, "-a", env.auth, "reconfigure", infra,
+                                env.file("gate.radl", GATE)], env=env.env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            netns_hosts.poll("ansible-playbook on the Ansible host", playbooks, 300, 0.2)
+            rec.send_signal(signal.SIGINT)
+            out, err = rec.communicate(timeout=120)
+        finally:
+            if rec.poll() is None:
+                rec.kill()
+                rec.communicate()
+        assert rec.returncode == 130, (rec.returncode, out, err)
+        netns_hosts.poll("the run on the Ansible host to end", lambda: not playbooks(), 30, 0.2)
+        assert env.states(infra) == {"0": "unconfigured"}, env.states(infra)
         env.imc("-y", "destroy", infra)
         env.infras.remove((infra, []))
         left = [os.path.join(d, n) for d, dirs, files in os.walk(env.env["IMC_REMOTE_CONF_DIR"])
