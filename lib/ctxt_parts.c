@@ -175,8 +175,11 @@ static int write_site(struct job *j, size_t k, size_t p0, bool together, bool st
   if (p0 > 0 && j->parts[k].step) {
     snprintf(rest, sizeof rest, "rest_%zu_%zu.yml", k, p0);
     imc_buf_init(&b, CTXT_MAX_PLAYBOOK);
-    if ((r = ctxt_step_playbook(j->doc, j->parts[k].step, p0, &b, NULL)) ||
-        (r = ctxt_write_buf(j->dir, rest, &b, 0600, NULL)))
+    if ((r = ctxt_step_playbook(j->doc, j->parts[k].step, p0, &b, NULL)) != 0) {
+      imc_buf_free(&b);
+      return r;
+    }
+    if ((r = ctxt_write_buf(j->dir, rest, &b, 0600, NULL)) != 0)
       return r;
   }
   imc_buf_init(&b, CTXT_MAX_PLAYBOOK);

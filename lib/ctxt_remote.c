@@ -154,16 +154,19 @@ static void ignore_output(void *ctx, const char *text, size_t n)
   (void)n;
 }
 
-/* The run directory (with the infrastructure's known_hosts) as a tar.gz in *tgz. */
+/* The run directory (with the infrastructure's known_hosts) as a tar.gz in *tgz.  The file
+ * tar writes (beside the run directory, named after it) holds the VMs' keys: it is removed on
+ * every path. */
 static int pack(struct job *j, struct imc_buf *tgz, struct imc_err *err)
 {
+  const char *run = strrchr(j->dir, '/');
+  char path[4200], rel[128];
   /* ansible.pid: ctxt_run's record of this very tar; cp: this side's ssh sockets */
-  const char *args[] = {"-C",   j->dir, "--exclude=./ansible.pid", "--exclude=./cp",
-                        "-czf", "../upload.tgz", ".", NULL};
+  const char *args[] = {"-C", j->dir, "--exclude=./ansible.pid", "--exclude=./cp", "-czf", rel,
+                        ".",  NULL};
   struct ctxt_run rq = {.program = "tar", .dir = j->dir, .args = args,
                         .deadline = ctxt_now() + REMOTE_SETUP_S, .cancel = &j->run->c->stop,
                         .output = ignore_output};
-  char path[4200];
   struct imc_buf kh;
   bool timed_out;
   int status = -1, r;
@@ -176,12 +179,13 @@ static int pack(struct job *j, struct imc_buf *tgz, struct imc_err *err)
   imc_buf_free(&kh);
   if (r)
     return r;
-  snprintf(path, sizeof path, "%s/upload.tgz", j->base);
-  if ((r = ctxt_run_playbook(&rq, &status, &timed_out, err)) != 0)
-    return r;
-  if (status != 0)
-    return imc_fail(err, IMC_E_IO, "tar could not pack the run directory (status %d)", status);
-  r = imc_read_file(path, tgz, err);
+  /* run-N.tgz: one file per run, as two runs of one infrastructure may overlap */
+  snprintf(rel, sizeof rel, "..%s.tgz", run ? run : "/run");
+  snprintf(path, sizeof path, "%s.tgz", j->dir);
+  if ((r = ctxt_run_playbook(&rq, &status, &timed_out, err)) == 0 && status != 0)
+    r = imc_fail(err, IMC_E_IO, "tar could not pack the run directory (status %d)", status);
+  if (r == 0)
+    r = imc_read_file(path, tgz, err);
   unlink(path);
   return r;
 }

@@ -35,6 +35,19 @@ def poll(what, fn, deadline, interval):
         time.sleep(interval)
 
 
+def host_pids(state_dir):
+    """The PIDs a state directory's hosts recorded (their sshd)."""
+    out = []
+    d = os.path.join(state_dir, "hosts")
+    for h in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        try:
+            with open(os.path.join(d, h, "pid"), encoding="utf-8") as f:
+                out.append(int(f.read().split()[0]))
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
 def leftovers(prefix, state_dir):
     """Everything of a state directory (and its name prefix) the machine still has."""
     found = []

@@ -157,14 +157,7 @@ class Env:
         return sorted(os.listdir(d)) if os.path.isdir(d) else []
 
     def pids(self):
-        out = []
-        for h in self.hosts():
-            try:
-                with open(os.path.join(self.dir, "hosts", h, "pid"), encoding="utf-8") as f:
-                    out.append(int(f.read().split()[0]))
-            except OSError:
-                pass
-        return out
+        return netns_hosts.host_pids(self.dir)
 
 
 def procs_under(path):

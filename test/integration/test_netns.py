@@ -104,14 +104,7 @@ class Env:
         raise AssertionError("no host for VM %s of %s" % (vm, infra))
 
     def pids(self):
-        out = []
-        for h in self.hosts():
-            try:
-                with open(os.path.join(self.dir, "hosts", h, "pid"), encoding="utf-8") as f:
-                    out.append(int(f.read().split()[0]))
-            except OSError:
-                pass
-        return out
+        return netns_hosts.host_pids(self.dir)
 
 
 def live(pid):
